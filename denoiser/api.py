@@ -1,0 +1,84 @@
+"""Plain-data types at the denoiser's boundary: what a caller asks for and what it gets back.
+
+Nothing here imports torch, so the language server, the engine daemon and the syntax layer can
+share these types without touching tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompletionRequest:
+    """One fill-in-the-middle request: fill the span between `prefix` and `suffix`."""
+
+    prefix: str
+    suffix: str = ""
+    language: str | None = None  # tree-sitter language name ("python", "rust", ...) or None
+    multiline: bool = False  # False: stop at the first newline (single-line mode)
+    max_tokens: int = 64  # token budget for the span
+    tau: float = 0.9  # commit every proposal with probability >= tau (Fast-dLLM threshold)
+    constrained: bool = True  # let the syntax constraint veto proposals, when one exists
+    cache_key: str | None = None  # a document id: context K/V is reused across its requests
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CompletionRequest:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass(kw_only=True)
+class CompletionResult:
+    """The filled span and how it was made."""
+
+    text: str
+    stop_reason: str  # "eom" | "newline" | "budget" | "cancelled" | "empty"
+    steps: int = 0  # denoising steps (each one forward pass of the canvas)
+    forward_passes: int = 0  # all forward passes, context encoding included
+    tokens: int = 0  # tokens in `text`
+    context_tokens: int = 0  # tokens of prefix + suffix given to the model
+    reused_tokens: int = 0  # of those, how many came from the K/V cache
+    vetoed: int = 0  # proposals rejected by the constraint
+    elapsed_ms: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CompletionResult:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class SpanConstraint(Protocol):
+    """A check the sampler calls while it fills one span (syntax/ implements it for tree-sitter).
+
+    Offsets are character offsets into `middle`, the text of the span drafted so far.
+    """
+
+    def invalid_ranges(self, middle: str, complete: bool) -> list[tuple[int, int]]:
+        """Character ranges of `middle` that lie inside syntax errors that inserting it introduces.
+
+        `complete` is False while more of the span is still to come (the draft may end mid-construct,
+        so errors that only say "this is unfinished" at its end must not count).
+        """
+        ...
+
+    def accepts(self, middle: str) -> bool:
+        """True when prefix + middle + suffix adds no syntax error to the file (the final check)."""
+        ...
+
+
+ConstraintFactory = Callable[[CompletionRequest], "SpanConstraint | None"]
+Cancelled = Callable[[], bool]
+
+
+def never_cancelled() -> bool:
+    return False
