@@ -1,0 +1,143 @@
+"""The completion engine: a loaded model plus its context cache, behind `complete(request)`.
+
+This is the only object the language server and the engine daemon use. Requests and results are plain
+dataclasses (api.py); tensors never leave this module.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from mercury.models import resolve_model
+
+from .api import CompletionRequest, CompletionResult, ConstraintFactory, never_cancelled
+from .model import Denoiser, KVCache
+from .objective import context_ids
+from .sampler import BlockDiffusionSampler, GreedySampler, SpanSettings
+from .tokenizer import CodeTokenizer
+
+
+class ContextCache:
+    """Clean-stream K/V per document, reused by longest common token prefix (typing appends to SPM)."""
+
+    def __init__(self, capacity: int = 8):
+        self.capacity = capacity
+        self._entries: OrderedDict[str, tuple[list[int], KVCache]] = OrderedDict()
+
+    def lookup(self, key: str | None, ids: list[int]) -> tuple[KVCache | None, int]:
+        """The cache of the longest stored prefix of `ids` and its length (0 when nothing matches)."""
+        if key is None or key not in self._entries:
+            return None, 0
+        self._entries.move_to_end(key)
+        stored_ids, cache = self._entries[key]
+        n = _common_prefix(stored_ids, ids)
+        n = min(n, len(ids) - 1)  # keep one token to encode so the step always has a clean row
+        return (cache.truncated(n), n) if n > 0 else (None, 0)
+
+    def store(self, key: str | None, ids: list[int], cache: KVCache | None) -> None:
+        if key is None or cache is None:
+            return
+        self._entries[key] = (ids, cache)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+class Engine:
+    """A model ready to fill spans. Thread-safe: one lock serialises the CPU-bound work."""
+
+    def __init__(self, folder: Path, model: Denoiser, tok: CodeTokenizer, constraints: ConstraintFactory | None):
+        self.folder, self.model, self.tok = folder, model, tok
+        self.constraints = constraints
+        self.cache = ContextCache()
+        sampler_cls = BlockDiffusionSampler if model.cfg.objective == "diffusion" else GreedySampler
+        self.sampler = sampler_cls(model, tok)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, model: str, *, device: str = "cpu", constrained: bool = True, threads: int | None = None) -> Engine:
+        """Load a registry name or a model directory (raises mercury.models.ModelNotFound)."""
+        folder = resolve_model(model)
+        if threads:
+            torch.set_num_threads(threads)
+        net = Denoiser.load(folder).to(device)
+        tok = CodeTokenizer.load(folder / "tokenizer.json")
+        factory = _syntax_constraints() if constrained else None
+        return cls(folder, net, tok, factory)
+
+    def info(self) -> dict:
+        cfg = self.model.cfg
+        return {
+            "name": self.folder.name,
+            "path": str(self.folder),
+            "parameters": self.model.num_parameters(),
+            "block_length": cfg.block_length,
+            "objective": cfg.objective,
+            "vocab_size": cfg.vocab_size,
+            "context_prefix": cfg.context_prefix,
+            "context_suffix": cfg.context_suffix,
+        }
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tok.encode(text))
+
+    def complete(self, request: CompletionRequest, cancelled: Callable[[], bool] = never_cancelled) -> CompletionResult:
+        start = time.perf_counter()
+        with self._lock:
+            if cancelled():
+                return CompletionResult(text="", stop_reason="cancelled")
+            result = self._complete_locked(request, cancelled)
+        result.elapsed_ms = (time.perf_counter() - start) * 1000
+        return result
+
+    def _complete_locked(self, request: CompletionRequest, cancelled: Callable[[], bool]) -> CompletionResult:
+        ids = self.context(request.prefix, request.suffix)
+        cache, reused = self.cache.lookup(request.cache_key, ids)
+        settings = SpanSettings(tau=request.tau, max_tokens=max(1, request.max_tokens), multiline=request.multiline)
+        constraint = self.constraints(request) if self.constraints and request.constrained else None
+        out = self.sampler.fill(ids[reused:], cache, settings, constraint, cancelled)
+        if out.stop_reason != "cancelled":
+            self.cache.store(request.cache_key, ids, out.cache)
+        return CompletionResult(
+            text=out.text,
+            stop_reason=out.stop_reason,
+            steps=out.steps,
+            forward_passes=out.steps,
+            tokens=len(out.ids),
+            context_tokens=len(ids),
+            reused_tokens=reused,
+            vetoed=out.vetoed,
+        )
+
+    def context(self, prefix: str, suffix: str) -> list[int]:
+        """<suf> S <pre> P <mid>, with the prefix cut from the left and the suffix from the right."""
+        cfg = self.model.cfg
+        pre = self.tok.encode(prefix[-8 * cfg.context_prefix :])[-cfg.context_prefix :] if prefix else []
+        suf = self.tok.encode(suffix[: 8 * cfg.context_suffix])[: cfg.context_suffix] if suffix else []
+        return context_ids(self.tok, pre, suf)
+
+
+def _syntax_constraints() -> ConstraintFactory | None:
+    """tree-sitter constraints when syntax/ is importable; unconstrained otherwise."""
+    try:
+        from mercury.syntax import constraint_for
+    except ImportError:
+        return None
+    return constraint_for

@@ -1,0 +1,229 @@
+"""Samplers: block-diffusion infilling with a confidence threshold, and the greedy AR baseline.
+
+Block diffusion (BD3-LM, arXiv 2503.09573, `_semi_ar_sampler`): the middle is generated block after
+block; each block is a canvas of L masks denoised in parallel steps against the exact K/V cache of the
+clean stream. Each step commits every proposal whose probability is at least tau, and always the single
+best one (Fast-dLLM's threshold rule, arXiv 2505.22618): easy spans finish in one or two steps, hard ones
+take more. A finished block joins the clean stream in the same forward pass as the next block's first
+step, so one denoising step is exactly one forward pass.
+
+A `SpanConstraint` may veto proposals: a vetoed token is banned at its position and the next step
+proposes another (syntax/ plugs tree-sitter in here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from .api import SpanConstraint
+from .model import Denoiser, KVCache
+from .tokenizer import CodeTokenizer
+
+NEG_INF = float("-inf")
+
+
+@dataclass(kw_only=True)
+class SpanSettings:
+    tau: float = 0.9
+    max_tokens: int = 64
+    multiline: bool = False
+    extra_steps: int = 16  # bound on steps beyond L per block (vetoes can add steps)
+
+
+@dataclass
+class SpanOutcome:
+    ids: list[int]
+    text: str
+    stop_reason: str
+    steps: int = 0
+    vetoed: int = 0
+    cache: KVCache | None = None  # cache of the clean stream after its first `context` tokens
+    step_commits: list[int] = field(default_factory=list)  # tokens committed at each step (for tests/benchmarks)
+
+
+class _Canvas:
+    """One block being denoised: committed tokens, bans from vetoes, and the end it has reached."""
+
+    def __init__(self, length: int, mask_id: int):
+        self.tokens = [mask_id] * length
+        self.committed = [False] * length
+        self.banned: dict[int, set[int]] = {}
+
+    def open_positions(self) -> list[int]:
+        return [i for i, c in enumerate(self.committed) if not c]
+
+
+class BlockDiffusionSampler:
+    def __init__(self, model: Denoiser, tok: CodeTokenizer):
+        self.model, self.tok = model, tok
+        self.L = model.cfg.block_length
+        forbidden = [tok.pad_id, tok.mask_id, tok.suf_id, tok.pre_id, tok.mid_id]
+        self._forbidden = torch.tensor(forbidden)
+        self._newline = [("\n" in p) for p in tok.pieces]
+
+    @torch.inference_mode()
+    def fill(
+        self,
+        pending: list[int],
+        cache: KVCache | None,
+        settings: SpanSettings,
+        constraint: SpanConstraint | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> SpanOutcome:
+        """Fill the middle after the clean stream (`cache` followed by the `pending` context tokens)."""
+        out = SpanOutcome([], "", "budget")
+        context_len = (cache.length if cache is not None else 0) + len(pending)
+        while len(out.ids) < settings.max_tokens:
+            canvas = _Canvas(self.L, self.tok.mask_id)
+            end, cache = self._denoise_block(canvas, pending, cache, out, settings, constraint, cancelled)
+            if out.cache is None and cache is not None:
+                out.cache = cache.truncated(context_len)
+            if out.stop_reason == "cancelled":
+                return out
+            block = canvas.tokens if end is None else canvas.tokens[: end[0]]
+            out.ids.extend(block[: settings.max_tokens - len(out.ids)])
+            if end is not None:
+                out.stop_reason = end[1]
+                break
+            pending = block
+        out.text = self._finish_text(out, settings)
+        if constraint is not None and out.text and not constraint.accepts(out.text):
+            out.ids, out.text = longest_accepted(self.tok, out.ids, constraint, settings.multiline)
+            out.stop_reason = "constraint"
+        return out
+
+    def _denoise_block(self, canvas, pending, cache, out, settings, constraint, cancelled):
+        """Run steps until the block is full or ends; returns ((end_index, reason) | None, cache)."""
+        for _ in range(self.L + settings.extra_steps):
+            if cancelled():
+                out.stop_reason = "cancelled"
+                return None, cache
+            clean = torch.tensor([pending], dtype=torch.long)
+            ids = torch.tensor([canvas.tokens], dtype=torch.long)
+            hidden, cache = self.model.extend(cache, clean, ids)
+            pending = []
+            out.steps += 1
+            conf, top = self._proposals(hidden[0, clean.shape[1] :], canvas)
+            vetoed = self._vetoes(canvas, top, out.ids, constraint)
+            out.vetoed += len(vetoed)
+            committed = self._commit(canvas, conf, top, vetoed, settings.tau)
+            out.step_commits.append(committed)
+            end = self._span_end(canvas, settings.multiline)
+            if end is not None or all(canvas.committed):
+                return end, cache
+        return self._force_finish(canvas, conf, top, settings.multiline), cache
+
+    def _proposals(self, hidden: torch.Tensor, canvas: _Canvas) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top proposal and its probability at every canvas position: (L,), (L,)."""
+        logits = self.model.logits(hidden).float()
+        logits[:, self._forbidden] = NEG_INF
+        for pos, tokens in canvas.banned.items():
+            logits[pos, list(tokens)] = NEG_INF
+        probs = torch.softmax(logits, dim=-1)
+        conf, top = probs.max(dim=-1)
+        return conf, top
+
+    def _vetoes(self, canvas, top, previous_ids, constraint) -> set[int]:
+        """Open positions whose proposal lies in a syntax error that the draft introduces."""
+        if constraint is None:
+            return set()
+        draft = [t if c else int(top[i]) for i, (t, c) in enumerate(zip(canvas.tokens, canvas.committed))]
+        complete = self.tok.eom_id in draft
+        if complete:
+            draft = draft[: draft.index(self.tok.eom_id)]
+        offset = sum(len(self.tok.pieces[t]) for t in previous_ids)
+        spans, pos = [], offset
+        for tok_id in draft:
+            spans.append((pos, pos + len(self.tok.pieces[tok_id])))
+            pos += len(self.tok.pieces[tok_id])
+        text = "".join(self.tok.pieces[t] for t in [*previous_ids, *draft])
+        bad = constraint.invalid_ranges(text, complete)
+        vetoed = set()
+        for i, (a, b) in enumerate(spans):
+            if not canvas.committed[i] and any(a < y and x < max(b, a + 1) for x, y in bad):
+                vetoed.add(i)
+                canvas.banned.setdefault(i, set()).add(int(top[i]))
+        return vetoed
+
+    def _commit(self, canvas, conf, top, vetoed, tau) -> int:
+        """Commit open proposals with p >= tau (all when tau < 1), always the single best; returns count."""
+        candidates = [i for i in canvas.open_positions() if i not in vetoed]
+        if not candidates:
+            return 0
+        best = max(candidates, key=lambda i: float(conf[i]))
+        chosen = {best} if tau >= 1.0 else {i for i in candidates if float(conf[i]) >= tau} | {best}
+        for i in chosen:
+            canvas.tokens[i], canvas.committed[i] = int(top[i]), True
+        return len(chosen)
+
+    def _span_end(self, canvas: _Canvas, multiline: bool) -> tuple[int, str] | None:
+        """(index, reason) of the first committed end token whose predecessors are all committed."""
+        for i, (t, c) in enumerate(zip(canvas.tokens, canvas.committed)):
+            if not c:
+                return None
+            if t == self.tok.eom_id:
+                return i, "eom"
+            if not multiline and self._newline[t]:
+                return i + 1, "newline"  # keep the token; the text is cut at its newline later
+        return None
+
+    def _force_finish(self, canvas, conf, top, multiline) -> tuple[int, str] | None:
+        """Step bound reached (vetoes kept blocking): commit the remaining proposals as they are."""
+        for i in canvas.open_positions():
+            canvas.tokens[i], canvas.committed[i] = int(top[i]), True
+        return self._span_end(canvas, multiline)
+
+    def _finish_text(self, out: SpanOutcome, settings: SpanSettings) -> str:
+        text = self.tok.decode(out.ids)
+        if not settings.multiline and "\n" in text:
+            text = text[: text.index("\n")]
+        return text
+
+
+def longest_accepted(tok: CodeTokenizer, ids: list[int], constraint: SpanConstraint, multiline: bool):
+    """The longest prefix of `ids`, cut at a token boundary, that adds no syntax error (maybe empty)."""
+    for k in range(len(ids) - 1, 0, -1):
+        text = tok.decode(ids[:k])
+        text = text if multiline or "\n" not in text else text[: text.index("\n")]
+        if text and constraint.accepts(text):
+            return ids[:k], text
+    return [], ""
+
+
+class GreedySampler:
+    """The autoregressive baseline's decoder: greedy, one token per forward pass, with a KV cache."""
+
+    def __init__(self, model: Denoiser, tok: CodeTokenizer):
+        self.model, self.tok = model, tok
+        self._forbidden = torch.tensor([tok.pad_id, tok.mask_id, tok.suf_id, tok.pre_id, tok.mid_id])
+
+    @torch.inference_mode()
+    def fill(self, pending, cache, settings: SpanSettings, constraint=None, cancelled=lambda: False) -> SpanOutcome:
+        out = SpanOutcome([], "", "budget")
+        context_len = (cache.length if cache is not None else 0) + len(pending)
+        step_ids = pending
+        while len(out.ids) < settings.max_tokens:
+            if cancelled():
+                out.stop_reason = "cancelled"
+                return out
+            hidden, cache = self.model.extend(cache, torch.tensor([step_ids], dtype=torch.long), None)
+            out.steps += 1
+            if out.cache is None:
+                out.cache = cache.truncated(context_len)
+            logits = self.model.logits(hidden[0, -1]).float()
+            logits[self._forbidden] = NEG_INF
+            nxt = int(logits.argmax())
+            if nxt == self.tok.eom_id:
+                out.stop_reason = "eom"
+                break
+            out.ids.append(nxt)
+            if not settings.multiline and "\n" in self.tok.pieces[nxt]:
+                out.stop_reason = "newline"
+                break
+            step_ids = [nxt]
+        text = self.tok.decode(out.ids)
+        out.text = text[: text.index("\n")] if not settings.multiline and "\n" in text else text
+        return out

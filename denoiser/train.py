@@ -1,0 +1,263 @@
+"""`mercury train`: train a block-diffusion coder (or the AR baseline) on a folder of code.
+
+The output folder is a complete model folder at every checkpoint (config.json, tokenizer.json,
+model.safetensors), plus trainer_state.pt (optimizer, step, RNG; loaded with weights_only=True) so that
+a run resumes where it stopped. Runs are deterministic for a seed when bounded by --max-steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from .data import FimSampler, SpanPolicy, read_texts
+from .model import Denoiser, ModelConfig
+from .objective import build_batch, loss
+from .tokenizer import CodeTokenizer, train_tokenizer
+
+
+@dataclass(kw_only=True)
+class TrainConfig:
+    data: list[str]
+    out: str
+    heldout: list[str] | None = None
+    minutes: float = 0.0  # wall-clock budget; 0 = bounded by max_steps only
+    max_steps: int = 1000
+    batch_size: int = 8
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    ar_weight: float = 0.5
+    weight_by_t: bool = False
+    seed: int = 0
+    precision: str = "auto"  # auto | fp32 | bf16 (autocast)
+    threads: int = 0  # 0: torch's default
+    checkpoint_minutes: float = 5.0
+    eval_every: int = 200
+    eval_batches: int = 8
+    tokenizer_sample_mb: float = 20.0
+
+
+def parse_args(argv: list[str] | None) -> tuple[TrainConfig, ModelConfig, SpanPolicy]:
+    p = argparse.ArgumentParser(prog="mercury train", description=__doc__)
+    p.add_argument("data", nargs="+", help="corpus .jsonl files, code folders or globs")
+    _add_fields(p, TrainConfig, skip={"data"})
+    _add_fields(p, ModelConfig, skip={"max_positions", "norm_eps"})
+    _add_fields(p, SpanPolicy, skip=set())
+    ns = vars(p.parse_args(argv))
+    pick = lambda cls: {f.name: ns[f.name] for f in fields(cls) if f.name in ns and ns[f.name] is not None}  # noqa: E731
+    return TrainConfig(**pick(TrainConfig)), ModelConfig(**pick(ModelConfig)), SpanPolicy(**pick(SpanPolicy))
+
+
+def _add_fields(p: argparse.ArgumentParser, cls, skip: set[str]) -> None:
+    for f in fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+        elif f.name in ("heldout",):
+            p.add_argument(flag, nargs="+", default=None)
+        elif f.name == "out":
+            p.add_argument(flag, required=True)
+        else:
+            kind = {"int": int, "float": float, "str": str}.get(str(f.type), str)
+            p.add_argument(flag, type=kind, default=None)
+
+
+def choose_precision(requested: str) -> str:
+    """bf16 autocast only where this CPU runs bf16 matmuls faster than fp32 (many CPUs emulate bf16)."""
+    if requested != "auto":
+        return requested
+    a, b = torch.randn(256, 256), torch.randn(256, 1024)
+    speed = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        x, y = a.to(dtype), b.to(dtype)
+        x @ y
+        t = time.perf_counter()
+        for _ in range(5):
+            x @ y
+        speed[name] = time.perf_counter() - t
+    return "bf16" if speed["bf16"] * 1.3 < speed["fp32"] else "fp32"
+
+
+def lr_at(progress: float, step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to min_lr_ratio * lr over the run's progress in [0, 1]."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, model_cfg: ModelConfig, policy: SpanPolicy):
+        self.cfg, self.policy = cfg, policy
+        self.out = Path(cfg.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        texts = read_texts(cfg.data)
+        self.tok = self._tokenizer(texts, model_cfg.vocab_size)
+        model_cfg.vocab_size = self.tok.vocab_size
+        model_cfg.context_prefix, model_cfg.context_suffix = policy.max_prefix, policy.max_suffix
+        self.model = Denoiser(model_cfg)
+        self.optimizer = self._optimizer()
+        self.rng = random.Random(cfg.seed)
+        self.noise = torch.Generator().manual_seed(cfg.seed)
+        self.sampler = FimSampler(texts, self.tok, self.rng, policy)
+        self.heldout = self._heldout_batches(cfg.heldout)
+        self.precision = choose_precision(cfg.precision)
+        self.step, self.elapsed, self.tokens_seen = 0, 0.0, 0
+        self._resume()
+
+    def _tokenizer(self, texts: list[str], vocab_size: int) -> CodeTokenizer:
+        path = self.out / "tokenizer.json"
+        if path.exists():
+            return CodeTokenizer.load(path)
+        sample, budget = [], self.cfg.tokenizer_sample_mb * 1e6
+        for text in random.Random(self.cfg.seed).sample(texts, len(texts)):
+            sample.append(text)
+            budget -= len(text)
+            if budget <= 0:
+                break
+        tok = train_tokenizer(sample, vocab_size)
+        tok.save(path)
+        return tok
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        decay = [p for n, p in self.model.named_parameters() if p.dim() >= 2]
+        no_decay = [p for n, p in self.model.named_parameters() if p.dim() < 2]
+        groups = [{"params": decay, "weight_decay": self.cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=self.cfg.lr, betas=(0.9, 0.95))
+
+    def _heldout_batches(self, paths: list[str] | None) -> list:
+        if not paths:
+            return []
+        texts = read_texts(paths)
+        sampler = FimSampler(texts, self.tok, random.Random(1234), self.policy)
+        gen = torch.Generator().manual_seed(1234)
+        return [self._batch(sampler, gen) for _ in range(self.cfg.eval_batches)]
+
+    def _batch(self, sampler: FimSampler, gen: torch.Generator):
+        examples = [sampler.sample() for _ in range(self.cfg.batch_size)]
+        cfg = self.model.cfg
+        return build_batch(examples, self.tok, cfg.block_length, cfg.objective, gen, weight_by_t=self.cfg.weight_by_t)
+
+    def _loss(self, batch):
+        ar_weight = 1.0 if self.model.cfg.objective == "ar" else self.cfg.ar_weight
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            return loss(self.model, batch, self.tok.mask_id, ar_weight, self.cfg.weight_by_t)
+
+    def progress(self) -> float:
+        by_steps = self.step / max(1, self.cfg.max_steps)
+        by_time = self.elapsed / (60 * self.cfg.minutes) if self.cfg.minutes else 0.0
+        return max(by_steps, by_time)
+
+    def run(self) -> None:
+        # The bar counts progress in per mille of the budget (steps or minutes), so its ETA is the run's.
+        bar = tqdm(total=1000, initial=int(1000 * self.progress()), desc="train", unit="‰", dynamic_ncols=True)
+        last_ckpt = time.perf_counter()
+        while self.progress() < 1.0:
+            t0 = time.perf_counter()
+            stats = self.train_step()
+            self.elapsed += time.perf_counter() - t0
+            supervised = stats["diff_tokens"] + stats["ar_tokens"]
+            tok_s = supervised / (time.perf_counter() - t0)
+            bar.set_postfix(step=self.step, loss=f"{stats['loss']:.3f}", tok_s=f"{tok_s:.0f}")
+            bar.update(int(1000 * self.progress()) - bar.n)
+            if self.heldout and self.step % self.cfg.eval_every == 0:
+                self._log({"heldout_loss": self.heldout_loss()})
+            if time.perf_counter() - last_ckpt > 60 * self.cfg.checkpoint_minutes:
+                self.save()
+                last_ckpt = time.perf_counter()
+        bar.close()
+        if self.heldout and self.step % self.cfg.eval_every:
+            self._log({"heldout_loss": self.heldout_loss()})
+        self.save()
+
+    def train_step(self) -> dict:
+        self.model.train()
+        lr = lr_at(self.progress(), self.step, self.cfg)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        batch = self._batch(self.sampler, self.noise)
+        total, stats = self._loss(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        self.step += 1
+        self.tokens_seen += stats["diff_tokens"] + stats["ar_tokens"]
+        stats.update(loss=float(total), lr=lr)
+        if self.step % 50 == 0:
+            self._log(stats)
+        return stats
+
+    @torch.no_grad()
+    def heldout_loss(self) -> float:
+        self.model.eval()
+        values = [float(self._loss(b)[0]) for b in self.heldout]
+        return sum(values) / len(values)
+
+    def _log(self, record: dict) -> None:
+        record = {"step": self.step, "elapsed_s": round(self.elapsed, 1), "tokens_seen": self.tokens_seen, **record}
+        with (self.out / "log.jsonl").open("a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def save(self) -> None:
+        """Write the model folder and trainer state; each file is replaced atomically."""
+        tmp = self.out / ".tmp"
+        self.model.save(tmp)
+        for name in ("config.json", "model.safetensors"):
+            os.replace(tmp / name, self.out / name)
+        state = {
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "tokens_seen": self.tokens_seen,
+            "optimizer": self.optimizer.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "noise_rng": self.noise.get_state(),
+            "py_rng": json.dumps(self.rng.getstate()),
+            "train_config": json.dumps(asdict(self.cfg)),
+        }
+        torch.save(state, tmp / "trainer_state.pt")
+        os.replace(tmp / "trainer_state.pt", self.out / "trainer_state.pt")
+
+    def _resume(self) -> None:
+        state_path = self.out / "trainer_state.pt"
+        if not state_path.exists():
+            return
+        self.model = Denoiser.load(self.out)
+        self.optimizer = self._optimizer()
+        state = torch.load(state_path, weights_only=True)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step, self.elapsed, self.tokens_seen = state["step"], state["elapsed"], state["tokens_seen"]
+        torch.set_rng_state(state["torch_rng"])
+        self.noise.set_state(state["noise_rng"])
+        version, internal, gauss = json.loads(state["py_rng"])
+        self.rng.setstate((version, tuple(internal), gauss))
+        print(f"resumed {self.out} at step {self.step} ({self.tokens_seen} tokens seen)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg, model_cfg, policy = parse_args(argv)
+    trainer = Trainer(cfg, model_cfg, policy)
+    print(
+        f"model {trainer.model.num_parameters() / 1e6:.2f}M parameters, objective {model_cfg.objective}, "
+        f"precision {trainer.precision}, vocab {trainer.tok.vocab_size}"
+    )
+    trainer.run()
+    print(f"saved {cfg.out} at step {trainer.step}, {trainer.tokens_seen} supervised tokens")
+    return 0

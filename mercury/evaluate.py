@@ -1,0 +1,297 @@
+"""`mercury eval`: fill-in-the-middle evaluation of one or more models, side by side.
+
+    mercury eval --model coder-mini --model models/ar-baseline --limit 100 --out report.json
+    mercury eval --model coder-mini --tau 0.5 0.7 0.9 1.0 --sets heldout-single-line
+
+Sets (see mercury.eval_tasks): held-out corpus tasks (single-line, multi-line, random-span), SAFIM
+Python block/control/api, single-line tasks from HumanEval-X Python, the CrossCodeEval sample.
+Metrics per set (mercury.eval_metrics): n, exact match, edit similarity, pass@1 where tests run
+(execution in mercury.sandbox; SAFIM api: the official syntax match), syntax validity in context,
+forward passes per generated token, median wall milliseconds per completion.
+
+Models are reached only through `Engine.load(model).complete(CompletionRequest(...))`, so any
+object with a `complete(request)` method can be evaluated (the tests use a fake one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from tqdm import tqdm
+
+from mercury import eval_tasks, parsecheck
+from mercury.denoiser.api import CompletionRequest, CompletionResult
+from mercury.eval_metrics import aggregate, api_syntax_match, edit_similarity, exact_match
+from mercury.eval_tasks import FimTask
+from mercury.sandbox import Limits, outputs_match, run_python
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HELDOUT_KINDS = ("single-line", "multi-line", "random-span")
+ALL_SETS = (
+    *(f"heldout-{k}" for k in HELDOUT_KINDS),
+    "safim-block",
+    "safim-control",
+    "safim-api",
+    "humaneval-x-line",
+    "crosscodeeval-python",
+)
+
+
+class CompletionEngine(Protocol):
+    def complete(self, request: CompletionRequest) -> CompletionResult: ...
+
+
+@dataclass
+class EvalConfig:
+    """Everything that decides which tasks run and how; it is stored in the report."""
+
+    sets: tuple[str, ...] = ALL_SETS
+    limit: int | None = None
+    seed: int = 1234
+    heldout_per_kind: int = 500  # tasks built per held-out kind before --limit samples them
+    prefix_chars: int = 4096  # context window sent to the model, cut at line boundaries
+    suffix_chars: int = 2048
+    corpus: str = "/work/data/corpus"
+    eval_data: str = ""
+    limits: Limits = field(default_factory=Limits)
+
+
+def default_eval_data() -> str:
+    """--eval-data, else $MERCURY_EVAL_DATA, else ../shared/eval-data next to the repository."""
+    return os.environ.get("MERCURY_EVAL_DATA") or str((REPO_ROOT / ".." / "shared" / "eval-data").resolve())
+
+
+def build_set(name: str, cfg: EvalConfig) -> list[FimTask]:
+    """The tasks of one set, already subsampled to cfg.limit (deterministic for a given seed)."""
+    root = Path(cfg.eval_data or default_eval_data())
+    if name.startswith("heldout-"):
+        records = eval_tasks.load_heldout(Path(cfg.corpus))
+        tasks = eval_tasks.heldout_tasks(
+            records, name.removeprefix("heldout-"), cfg.heldout_per_kind, cfg.seed
+        )
+    elif name.startswith("safim-"):
+        tasks = eval_tasks.safim_tasks(root, name.removeprefix("safim-"))
+    elif name == "humaneval-x-line":
+        tasks = eval_tasks.humaneval_line_tasks(root)
+    elif name.startswith("crosscodeeval-"):
+        tasks = eval_tasks.crosscodeeval_tasks(root, name.removeprefix("crosscodeeval-"))
+    else:
+        raise ValueError(f"unknown set {name!r}; known: {', '.join(ALL_SETS)}")
+    return eval_tasks.subsample(tasks, cfg.limit, cfg.seed)
+
+
+def make_request(task: FimTask, cfg: EvalConfig) -> CompletionRequest:
+    prefix, suffix = eval_tasks.clip_context(task.prefix, task.suffix, cfg.prefix_chars, cfg.suffix_chars)
+    return CompletionRequest(
+        prefix=prefix,
+        suffix=suffix,
+        language=task.language,
+        multiline=task.multiline,
+        max_tokens=task.max_tokens,
+    )
+
+
+def execution_passed(task: FimTask, prediction: str, limits: Limits) -> bool | None:
+    """pass@1 for one greedy completion; None for sets without tests. A completion identical to
+    the reference passes without running (SAFIM's rule; it also saves sandbox time)."""
+    if task.scorer == "api":
+        return api_syntax_match(prediction, task.middle)
+    if task.scorer not in ("stdio", "check"):
+        return None
+    if exact_match(prediction, task.middle):
+        return True
+    program = task.program_head + prediction + task.program_tail
+    if task.scorer == "check":
+        return run_python(program, "", limits).status == "ok"
+    for stdin, expected in task.tests:
+        result = run_python(program, stdin, limits)
+        if result.status != "ok" or not any(outputs_match(result.stdout, e) for e in expected):
+            return False
+    return bool(task.tests)
+
+
+def score(
+    task: FimTask, request: CompletionRequest, result: CompletionResult, wall_ms: float, limits: Limits
+) -> dict:
+    """One task's row: its metrics and the engine's counters."""
+    text = result.text
+    syntax_ok = None
+    if parsecheck.supported(task.language):
+        syntax_ok = parsecheck.valid_in_context(
+            request.prefix, text, request.suffix, task.language, task.middle
+        )
+    return {
+        "task_id": task.task_id,
+        "prediction": text,
+        "reference": task.middle,
+        "em": exact_match(text, task.middle),
+        "es": round(edit_similarity(text, task.middle), 4),
+        "passed": execution_passed(task, text, limits),
+        "syntax_ok": syntax_ok,
+        "empty": not text.strip(),
+        "forward_passes": result.forward_passes,
+        "tokens": result.tokens,
+        "steps": result.steps,
+        "elapsed_ms": wall_ms,
+        "engine_ms": result.elapsed_ms,
+        "stop_reason": result.stop_reason,
+    }
+
+
+def evaluate_set(engine: CompletionEngine, tasks: list[FimTask], cfg: EvalConfig, desc: str) -> list[dict]:
+    """Run every task through the engine (with a progress bar) and score it."""
+    rows = []
+    for task in tqdm(tasks, desc=desc, unit="task", file=sys.stderr, dynamic_ncols=True):
+        request = make_request(task, cfg)
+        start = time.perf_counter()
+        result = engine.complete(request)
+        wall_ms = (time.perf_counter() - start) * 1000
+        rows.append(score(task, request, result, wall_ms, cfg.limits))
+    return rows
+
+
+def evaluate_models(
+    engines: dict[str, CompletionEngine], cfg: EvalConfig, predictions: Path | None = None
+) -> dict:
+    """The full report: config, machine, and per model per set the aggregate metrics."""
+    task_sets = {name: build_set(name, cfg) for name in cfg.sets}
+    results: dict[str, dict] = {}
+    pred_file = open(predictions, "w", encoding="utf-8") if predictions else None
+    try:
+        for label, engine in engines.items():
+            results[label] = {}
+            for name, tasks in task_sets.items():
+                rows = evaluate_set(engine, tasks, cfg, f"{label} {name}")
+                results[label][name] = aggregate(rows)
+                for row in rows if pred_file else ():
+                    pred_file.write(json.dumps({"model": label, "set": name, **row}) + "\n")
+    finally:
+        if pred_file:
+            pred_file.close()
+    return {
+        "config": _config_dict(cfg),
+        "machine": machine_info(),
+        "results": results,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _config_dict(cfg: EvalConfig) -> dict:
+    data = asdict(cfg)
+    data["eval_data"] = cfg.eval_data or default_eval_data()
+    return data
+
+
+def machine_info() -> dict:
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+
+
+_COLUMNS = (
+    ("n", "n", "{:d}"),
+    ("EM", "exact_match", "{:.1%}"),
+    ("ES", "edit_similarity", "{:.1%}"),
+    ("pass@1", "pass_at_1", "{:.1%}"),
+    ("syntax", "syntax_valid", "{:.1%}"),
+    ("fp/tok", "forward_passes_per_token", "{:.2f}"),
+    ("ms p50", "median_ms", "{:.0f}"),
+)
+
+
+def format_table(report: dict) -> str:
+    """A plain-text table: one row per (set, model), so models sit next to each other per set."""
+    header = ["set", "model", *(c[0] for c in _COLUMNS)]
+    rows = []
+    results = report["results"]
+    sets = dict.fromkeys(s for per_model in results.values() for s in per_model)
+    for set_name in sets:
+        for label, per_model in results.items():
+            metrics = per_model.get(set_name, {})
+            cells = [
+                fmt.format(metrics[key]) if metrics.get(key) is not None else "-" for _, key, fmt in _COLUMNS
+            ]
+            rows.append([set_name, label, *cells])
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def load_engine(model: str, device: str, constrained: bool) -> CompletionEngine:
+    """The real engine, imported late so that building tasks and the tests need no torch."""
+    from mercury.denoiser.engine import Engine
+
+    return Engine.load(model, device=device, constrained=constrained)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mercury eval", description=__doc__.split("\n")[0])
+    p.add_argument("--model", action="append", required=True, help="model name or dir; repeat to compare")
+    p.add_argument(
+        "--sets",
+        nargs="+",
+        default=list(ALL_SETS),
+        choices=ALL_SETS,
+        metavar="SET",
+        help=f"default: all of {' '.join(ALL_SETS)}",
+    )
+    p.add_argument("--limit", type=int, default=None, help="tasks per set (a seeded sample)")
+    p.add_argument("--tau", type=float, nargs="+", default=None, help="one or more; each is its own column")
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--corpus", default="/work/data/corpus", help="corpus dir with heldout/*.jsonl")
+    p.add_argument("--eval-data", default="", help="default $MERCURY_EVAL_DATA or ../shared/eval-data")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--unconstrained", action="store_true", help="load engines without the syntax constraint")
+    p.add_argument("--out", type=Path, default=None, help="write the JSON report here")
+    p.add_argument("--predictions", type=Path, default=None, help="write every completion here (JSONL)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        print("--limit must be positive; using all tasks", file=sys.stderr)
+        args.limit = None
+    engines: dict[str, CompletionEngine] = {}
+    for model in args.model:
+        engine = load_engine(model, args.device, not args.unconstrained)
+        for tau in args.tau or [None]:
+            engines[model if tau is None else f"{model}@tau={tau}"] = _WithTau(engine, tau)
+    cfg = EvalConfig(
+        sets=tuple(args.sets), limit=args.limit, seed=args.seed, corpus=args.corpus, eval_data=args.eval_data
+    )
+    report = evaluate_models(engines, cfg, args.predictions)
+    print(format_table(report))
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
+class _WithTau:
+    """Sets tau on every request, so one loaded engine serves several points of a tau sweep."""
+
+    def __init__(self, engine: CompletionEngine, tau: float | None) -> None:
+        self.engine, self.tau = engine, tau
+
+    def complete(self, request: CompletionRequest) -> CompletionResult:
+        if self.tau is not None:
+            request = CompletionRequest.from_dict({**request.to_dict(), "tau": self.tau})
+        return self.engine.complete(request)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
