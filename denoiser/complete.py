@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cursor", default="<CURSOR>", help="marker in --file where the span goes")
     p.add_argument("--prefix", default="", help="text before the cursor (when no --file)")
     p.add_argument("--suffix", default="", help="text after the cursor (when no --file)")
-    p.add_argument("--multiline", action="store_true", help="fill several lines (default: to the end of line)")
+    p.add_argument(
+        "--multiline", action="store_true", help="fill several lines (default: to the end of line)"
+    )
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--tau", type=float, default=0.9)
     p.add_argument("--language", default=None, help="tree-sitter language for syntax constraints")
@@ -39,8 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mercury complete: {e}", file=sys.stderr)
         return 2
     request = CompletionRequest(
-        prefix=prefix, suffix=suffix, language=args.language, multiline=args.multiline,
-        max_tokens=args.max_tokens, tau=args.tau,
+        prefix=prefix,
+        suffix=suffix,
+        language=args.language,
+        multiline=args.multiline,
+        max_tokens=args.max_tokens,
+        tau=args.tau,
     )
     result = engine.complete(request)
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.text)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-
 from mercury.models import resolve_model
 
 from .api import CompletionRequest, CompletionResult, ConstraintFactory, never_cancelled
@@ -63,7 +62,9 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
 class Engine:
     """A model ready to fill spans. Thread-safe: one lock serialises the CPU-bound work."""
 
-    def __init__(self, folder: Path, model: Denoiser, tok: CodeTokenizer, constraints: ConstraintFactory | None):
+    def __init__(
+        self, folder: Path, model: Denoiser, tok: CodeTokenizer, constraints: ConstraintFactory | None
+    ):
         self.folder, self.model, self.tok = folder, model, tok
         self.constraints = constraints
         self.cache = ContextCache()
@@ -72,7 +73,9 @@ class Engine:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model: str, *, device: str = "cpu", constrained: bool = True, threads: int | None = None) -> Engine:
+    def load(
+        cls, model: str, *, device: str = "cpu", constrained: bool = True, threads: int | None = None
+    ) -> Engine:
         """Load a registry name or a model directory (raises mercury.models.ModelNotFound)."""
         folder = resolve_model(model)
         if threads:
@@ -98,7 +101,9 @@ class Engine:
     def count_tokens(self, text: str) -> int:
         return len(self.tok.encode(text))
 
-    def complete(self, request: CompletionRequest, cancelled: Callable[[], bool] = never_cancelled) -> CompletionResult:
+    def complete(
+        self, request: CompletionRequest, cancelled: Callable[[], bool] = never_cancelled
+    ) -> CompletionResult:
         start = time.perf_counter()
         with self._lock:
             if cancelled():
@@ -110,7 +115,9 @@ class Engine:
     def _complete_locked(self, request: CompletionRequest, cancelled: Callable[[], bool]) -> CompletionResult:
         ids = self.context(request.prefix, request.suffix)
         cache, reused = self.cache.lookup(request.cache_key, ids)
-        settings = SpanSettings(tau=request.tau, max_tokens=max(1, request.max_tokens), multiline=request.multiline)
+        settings = SpanSettings(
+            tau=request.tau, max_tokens=max(1, request.max_tokens), multiline=request.multiline
+        )
         constraint = self.constraints(request) if self.constraints and request.constrained else None
         out = self.sampler.fill(ids[reused:], cache, settings, constraint, cancelled)
         if out.stop_reason != "cancelled":

@@ -33,10 +33,14 @@ class ModelConfig:
     mlp_hidden: int = 0  # 0: 8/3 * d_model for swiglu (parameter parity with 4x gelu), 4 * d_model for gelu
     block_length: int = 16  # canvas size L; training noises every L-token block of the middle
     rope_base: float = 10000.0
-    max_positions: int = 4096  # only a guard: rotary positions have no table, but contexts beyond training are weak
+    max_positions: int = (
+        4096  # only a guard: rotary positions have no table, but contexts beyond training are weak
+    )
     context_prefix: int = 320  # prefix tokens the model was trained to read (the engine's budget)
     context_suffix: int = 128  # suffix tokens, likewise
-    objective: str = "diffusion"  # "diffusion" (block diffusion + optional AR loss) | "ar" (causal FIM baseline)
+    objective: str = (
+        "diffusion"  # "diffusion" (block diffusion + optional AR loss) | "ar" (causal FIM baseline)
+    )
     norm_eps: float = 1e-5
 
     def __post_init__(self) -> None:
@@ -81,7 +85,9 @@ class KVCache:
 
 def rope_angles(positions: torch.Tensor, head_size: int, base: float) -> tuple[torch.Tensor, torch.Tensor]:
     """cos/sin of shape (B, 1, T, hs/2) for integer positions (B, T)."""
-    inv_freq = base ** (-torch.arange(0, head_size, 2, device=positions.device, dtype=torch.float32) / head_size)
+    inv_freq = base ** (
+        -torch.arange(0, head_size, 2, device=positions.device, dtype=torch.float32) / head_size
+    )
     angles = positions.to(torch.float32)[:, None, :, None] * inv_freq  # (B, 1, T, hs/2)
     return angles.cos(), angles.sin()
 
@@ -101,10 +107,12 @@ class Attention(nn.Module):
         self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
 
     def forward(self, x, rope, mask, past_k=None, past_v=None):
-        """x (B, T, C); mask (B, 1, T, n_past + T) bool, True = may attend. Returns output and this step's k, v."""
+        """x (B, T, C); mask (B, 1, T, n_past + T) bool, True = may attend. Returns output, new k and v."""
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, self.head_size).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
+        q, k, v = (
+            t.view(B, T, self.n_head, self.head_size).transpose(1, 2) for t in (q, k, v)
+        )  # (B, nh, T, hs)
         q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         keys = k if past_k is None else torch.cat((past_k, k), dim=2)
         values = v if past_v is None else torch.cat((past_v, v), dim=2)

@@ -54,7 +54,9 @@ def padded_middle(tok: CodeTokenizer, middle_ids: list[int], block_length: int) 
     return ids + [tok.eom_id] * (-len(ids) % block_length)
 
 
-def block_diffusion_mask(n_clean: int, middle_starts: torch.Tensor, n_noisy: int, block_length: int) -> torch.Tensor:
+def block_diffusion_mask(
+    n_clean: int, middle_starts: torch.Tensor, n_noisy: int, block_length: int
+) -> torch.Tensor:
     """Mask (B, 1, N + M, N + M) over [x_0 ; x_t] from query and key indices alone.
 
     Three sub-masks OR-ed (after BD3-LM's block_diff_mask): the clean stream is token-causal; noisy
@@ -86,7 +88,11 @@ def build_batch(
     streams, starts, middles, true_ends = [], [], [], []
     for ex in examples:
         ctx = context_ids(tok, ex.prefix_ids, ex.suffix_ids)
-        mid = padded_middle(tok, ex.middle_ids, block_length) if objective == "diffusion" else [*ex.middle_ids, tok.eom_id]
+        mid = (
+            padded_middle(tok, ex.middle_ids, block_length)
+            if objective == "diffusion"
+            else [*ex.middle_ids, tok.eom_id]
+        )
         streams.append(ctx + mid)
         starts.append(len(ctx))
         middles.append(mid)
@@ -102,10 +108,14 @@ def build_batch(
         mask = torch.ones(N, N, dtype=torch.bool).tril()[None, None].expand(B, 1, N, N)
         empty = torch.zeros(0, dtype=torch.long)
         return Batch(clean, positions, mask, empty, empty, empty.float(), ar_rows, ar_targets, 0)
-    return _diffusion_batch(clean, middles, starts, ar_rows, ar_targets, tok, block_length, generator, eps, weight_by_t)
+    return _diffusion_batch(
+        clean, middles, starts, ar_rows, ar_targets, tok, block_length, generator, eps, weight_by_t
+    )
 
 
-def _ar_targets(clean: torch.Tensor, true_ends: list[int], row_stride: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _ar_targets(
+    clean: torch.Tensor, true_ends: list[int], row_stride: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Next-token targets for every clean position up to and including the first <eom>."""
     rows, targets = [], []
     for b, end in enumerate(true_ends):
@@ -115,7 +125,9 @@ def _ar_targets(clean: torch.Tensor, true_ends: list[int], row_stride: int) -> t
     return torch.cat(rows), torch.cat(targets)
 
 
-def _diffusion_batch(clean, middles, starts, ar_rows, ar_targets, tok, L, generator, eps, weight_by_t) -> Batch:
+def _diffusion_batch(
+    clean, middles, starts, ar_rows, ar_targets, tok, L, generator, eps, weight_by_t
+) -> Batch:
     B, N = clean.shape
     M = max(len(m) for m in middles)
     x0 = torch.full((B, M), tok.eom_id, dtype=torch.long)
@@ -137,7 +149,9 @@ def _diffusion_batch(clean, middles, starts, ar_rows, ar_targets, tok, L, genera
     return Batch(ids, positions, mask, flat, x0[masked], weights, ar_rows, ar_targets, n_middle)
 
 
-def loss(model: Denoiser, batch: Batch, mask_id: int, ar_weight: float, weight_by_t: bool) -> tuple[torch.Tensor, dict]:
+def loss(
+    model: Denoiser, batch: Batch, mask_id: int, ar_weight: float, weight_by_t: bool
+) -> tuple[torch.Tensor, dict]:
     """Masked diffusion cross-entropy (+ ar_weight * next-token cross-entropy). Returns loss and counts."""
     hidden = model.hidden_states(batch.ids, batch.positions, batch.mask)
     flat = hidden.reshape(-1, hidden.shape[-1])
@@ -156,4 +170,3 @@ def loss(model: Denoiser, batch: Batch, mask_id: int, ar_weight: float, weight_b
         total = total + ar_weight * ar
         stats["ar_loss"] = float(ar.detach())
     return total, stats
-

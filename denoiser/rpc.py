@@ -25,6 +25,7 @@ import msgpack
 log = logging.getLogger(__name__)
 
 REQUEST, RESPONSE, NOTIFY = 0, 1, 2
+TOKEN_ENV = "MERCURY_ENGINE_TOKEN"  # the shared token, for daemons reachable from other machines
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a request carries at most a few windows of source text
 
 Handler = Callable[[int, str, list], Awaitable[Any]]  # (msgid, method, params) -> result

@@ -41,7 +41,9 @@ class SpanOutcome:
     steps: int = 0
     vetoed: int = 0
     cache: KVCache | None = None  # cache of the clean stream after its first `context` tokens
-    step_commits: list[int] = field(default_factory=list)  # tokens committed at each step (for tests/benchmarks)
+    step_commits: list[int] = field(
+        default_factory=list
+    )  # tokens committed at each step (for tests/benchmarks)
 
 
 class _Canvas:
@@ -130,7 +132,10 @@ class BlockDiffusionSampler:
         """Open positions whose proposal lies in a syntax error that the draft introduces."""
         if constraint is None:
             return set()
-        draft = [t if c else int(top[i]) for i, (t, c) in enumerate(zip(canvas.tokens, canvas.committed))]
+        draft = [
+            t if c else int(top[i])
+            for i, (t, c) in enumerate(zip(canvas.tokens, canvas.committed, strict=True))
+        ]
         complete = self.tok.eom_id in draft
         if complete:
             draft = draft[: draft.index(self.tok.eom_id)]
@@ -161,7 +166,7 @@ class BlockDiffusionSampler:
 
     def _span_end(self, canvas: _Canvas, multiline: bool) -> tuple[int, str] | None:
         """(index, reason) of the first committed end token whose predecessors are all committed."""
-        for i, (t, c) in enumerate(zip(canvas.tokens, canvas.committed)):
+        for i, (t, c) in enumerate(zip(canvas.tokens, canvas.committed, strict=True)):
             if not c:
                 return None
             if t == self.tok.eom_id:
@@ -201,7 +206,9 @@ class GreedySampler:
         self._forbidden = torch.tensor([tok.pad_id, tok.mask_id, tok.suf_id, tok.pre_id, tok.mid_id])
 
     @torch.inference_mode()
-    def fill(self, pending, cache, settings: SpanSettings, constraint=None, cancelled=lambda: False) -> SpanOutcome:
+    def fill(
+        self, pending, cache, settings: SpanSettings, constraint=None, cancelled=lambda: False
+    ) -> SpanOutcome:
         out = SpanOutcome([], "", "budget")
         context_len = (cache.length if cache is not None else 0) + len(pending)
         step_ids = pending

@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from .api import CompletionRequest, CompletionResult
-from .rpc import Address, Connection, default_socket_path, open_stream, parse_address
+from .rpc import TOKEN_ENV, Address, Connection, default_socket_path, open_stream, parse_address
 
 log = logging.getLogger("mercury.serve")
-TOKEN_ENV = "MERCURY_ENGINE_TOKEN"
 
 EngineLoader = Callable[[argparse.Namespace], Any]  # returns an object with complete/info/count_tokens
 
@@ -299,9 +298,9 @@ def serve_main(argv: list[str] | None = None, load: EngineLoader | None = None) 
         print(f"mercury serve: {problem}", file=sys.stderr)
         return 2
     lock = _acquire_lock(address)
-    if lock is None:
+    if lock is None:  # not an error: servers that start a daemon on demand may race to do so
         print(f"mercury serve: another engine already serves {address}", file=sys.stderr)
-        return 1
+        return 0
     with lock:
         return _load_and_serve(args, address, token, load or _load_real_engine)
 

@@ -21,6 +21,8 @@ class CodeTokenizer:
 
     def __init__(self, tokenizer: Tokenizer):
         self._tok = tokenizer
+        # A file that contains "<|eom|>" as text must not inject a control token: encode it as text.
+        self._tok.encode_special_tokens = True
         ids = [tokenizer.token_to_id(t) for t in SPECIAL_TOKENS]
         if any(i is None for i in ids):
             raise ValueError(f"tokenizer lacks special tokens {SPECIAL_TOKENS}")

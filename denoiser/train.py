@@ -139,7 +139,10 @@ class Trainer:
     def _optimizer(self) -> torch.optim.Optimizer:
         decay = [p for n, p in self.model.named_parameters() if p.dim() >= 2]
         no_decay = [p for n, p in self.model.named_parameters() if p.dim() < 2]
-        groups = [{"params": decay, "weight_decay": self.cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        groups = [
+            {"params": decay, "weight_decay": self.cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
         return torch.optim.AdamW(groups, lr=self.cfg.lr, betas=(0.9, 0.95))
 
     def _heldout_batches(self, paths: list[str] | None) -> list:
@@ -153,7 +156,9 @@ class Trainer:
     def _batch(self, sampler: FimSampler, gen: torch.Generator):
         examples = [sampler.sample() for _ in range(self.cfg.batch_size)]
         cfg = self.model.cfg
-        return build_batch(examples, self.tok, cfg.block_length, cfg.objective, gen, weight_by_t=self.cfg.weight_by_t)
+        return build_batch(
+            examples, self.tok, cfg.block_length, cfg.objective, gen, weight_by_t=self.cfg.weight_by_t
+        )
 
     def _loss(self, batch):
         ar_weight = 1.0 if self.model.cfg.objective == "ar" else self.cfg.ar_weight
@@ -167,7 +172,9 @@ class Trainer:
 
     def run(self) -> None:
         # The bar counts progress in per mille of the budget (steps or minutes), so its ETA is the run's.
-        bar = tqdm(total=1000, initial=int(1000 * self.progress()), desc="train", unit="‰", dynamic_ncols=True)
+        bar = tqdm(
+            total=1000, initial=int(1000 * self.progress()), desc="train", unit="‰", dynamic_ncols=True
+        )
         last_ckpt = time.perf_counter()
         while self.progress() < 1.0:
             t0 = time.perf_counter()
@@ -200,7 +207,7 @@ class Trainer:
         self.optimizer.step()
         self.step += 1
         self.tokens_seen += stats["diff_tokens"] + stats["ar_tokens"]
-        stats.update(loss=float(total), lr=lr)
+        stats.update(loss=float(total.detach()), lr=lr)
         if self.step % 50 == 0:
             self._log(stats)
         return stats
@@ -212,7 +219,12 @@ class Trainer:
         return sum(values) / len(values)
 
     def _log(self, record: dict) -> None:
-        record = {"step": self.step, "elapsed_s": round(self.elapsed, 1), "tokens_seen": self.tokens_seen, **record}
+        record = {
+            "step": self.step,
+            "elapsed_s": round(self.elapsed, 1),
+            "tokens_seen": self.tokens_seen,
+            **record,
+        }
         with (self.out / "log.jsonl").open("a") as f:
             f.write(json.dumps(record) + "\n")
 

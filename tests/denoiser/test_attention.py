@@ -1,7 +1,6 @@
 """The attention layout: the training mask, causality by perturbation, cached == uncached."""
 
 import torch
-
 from mercury.denoiser.model import Denoiser, ModelConfig
 from mercury.denoiser.objective import block_diffusion_mask
 

@@ -1,0 +1,49 @@
+"""End to end on real (tiny) weights: save, load, fill memorised middles, reuse the context cache."""
+
+import pytest
+from conftest import CUTS, split
+from mercury.denoiser.api import CompletionRequest
+from mercury.denoiser.engine import Engine
+
+
+@pytest.mark.parametrize("before,middle", CUTS)
+@pytest.mark.parametrize("tau", [0.9, 1.0])
+def test_fills_a_memorised_middle_exactly(tiny_model_dir, before, middle, tau):
+    engine = Engine.load(str(tiny_model_dir), constrained=False)
+    prefix, middle, suffix = split(before, middle)
+    multiline = "\n" in middle
+    result = engine.complete(CompletionRequest(prefix=prefix, suffix=suffix, multiline=multiline, tau=tau))
+    assert result.text == middle
+    assert result.stop_reason == "eom"
+    if tau >= 1.0:
+        assert result.steps >= result.tokens  # one token per step
+
+
+def test_the_ar_baseline_fills_the_same_middles(tiny_ar_model_dir):
+    engine = Engine.load(str(tiny_ar_model_dir), constrained=False)
+    for before, middle in CUTS:
+        prefix, middle, suffix = split(before, middle)
+        result = engine.complete(CompletionRequest(prefix=prefix, suffix=suffix, multiline="\n" in middle))
+        assert result.text == middle
+        assert result.forward_passes == result.tokens + 1  # one pass per token, plus the one that says <eom>
+
+
+def test_single_line_mode_stops_at_the_newline(tiny_model_dir):
+    engine = Engine.load(str(tiny_model_dir), constrained=False)
+    prefix, middle, suffix = split(*CUTS[2])
+    result = engine.complete(CompletionRequest(prefix=prefix, suffix=suffix, multiline=False))
+    assert result.text == middle.split("\n")[0]
+    assert result.stop_reason == "newline"
+
+
+def test_cached_context_gives_the_same_completion(tiny_model_dir):
+    engine = Engine.load(str(tiny_model_dir), constrained=False)
+    prefix, middle, suffix = split(*CUTS[0])
+    first = engine.complete(CompletionRequest(prefix=prefix, suffix=suffix, cache_key="doc"))
+    typed = engine.complete(CompletionRequest(prefix=prefix + "he", suffix=suffix, cache_key="doc"))
+    uncached = Engine.load(str(tiny_model_dir), constrained=False).complete(
+        CompletionRequest(prefix=prefix + "he", suffix=suffix)
+    )
+    assert first.text == middle
+    assert first.reused_tokens == 0 and typed.reused_tokens > 0
+    assert typed.text == uncached.text

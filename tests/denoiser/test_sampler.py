@@ -1,0 +1,125 @@
+"""The block-diffusion sampler's rules, driven by a scripted network whose proposals we choose."""
+
+import torch
+from mercury.denoiser.model import KVCache
+from mercury.denoiser.sampler import BlockDiffusionSampler, SpanSettings
+from mercury.denoiser.tokenizer import train_tokenizer
+
+TOK = train_tokenizer(["alpha beta gamma\nreturn value\n"] * 10, vocab_size=280)
+
+
+class ScriptedNet:
+    """Stands in for Denoiser: proposes `script[i]` at canvas position i with confidence `conf[i]`.
+
+    Hidden states are the logits themselves; `logits()` passes them through.
+    """
+
+    def __init__(self, script: list[int], conf: list[float], block_length: int = 4):
+        self.cfg = type("Cfg", (), {"block_length": block_length})()
+        self.script, self.conf = script, conf
+        self.canvas_calls = 0
+
+    def extend(self, cache, clean, canvas):
+        n = (cache.length if cache else 0) + clean.shape[1]
+        new_cache = KVCache([torch.zeros(1, 1, n, 1)], [torch.zeros(1, 1, n, 1)])
+        block = self.canvas_calls_block(cache, clean)
+        L = canvas.shape[1]
+        logits = torch.full((1, clean.shape[1] + L, TOK.vocab_size), -20.0)
+        for i in range(L):
+            j = block * L + i
+            token = self.script[j] if j < len(self.script) else TOK.eom_id
+            conf = self.conf[j] if j < len(self.conf) else 0.99
+            logits[0, clean.shape[1] + i, token] = _logit_for(conf)
+            logits[0, clean.shape[1] + i, TOK.encode("gamma")[0]] = 0.0  # a runner-up proposal
+        self.canvas_calls += 1
+        return logits, new_cache
+
+    def canvas_calls_block(self, cache, clean):
+        # block index = generated tokens so far / L, read off the clean stream's growth beyond the context
+        n = (cache.length if cache else 0) + clean.shape[1]
+        return max(0, (n - 3)) // self.cfg.block_length
+
+    def logits(self, hidden):
+        return hidden
+
+
+def _logit_for(p: float) -> float:
+    """Logit that gives probability about p against the background logits."""
+    rest = (TOK.vocab_size - 2) * torch.exp(torch.tensor(-20.0)) + 1.0
+    return float(torch.log(torch.tensor(p / (1 - p)) * rest))
+
+
+def sampler_for(script, conf, L=4):
+    sampler = BlockDiffusionSampler.__new__(BlockDiffusionSampler)
+    BlockDiffusionSampler.__init__(sampler, ScriptedNet(script, conf, L), TOK)
+    return sampler
+
+
+def ids(text):
+    return TOK.encode(text)
+
+
+def test_tau_one_commits_one_token_per_step():
+    script = ids("alpha beta") + [TOK.eom_id]
+    out = sampler_for(script, [0.99] * 8).fill([0, 1, 2], None, SpanSettings(tau=1.0, multiline=True))
+    assert out.text == "alpha beta"
+    assert set(out.step_commits) == {1}
+
+
+def test_tau_near_zero_commits_the_whole_canvas_in_one_step():
+    script = ids("alpha beta") + [TOK.eom_id]
+    out = sampler_for(script, [0.6] * 8).fill([0, 1, 2], None, SpanSettings(tau=0.01, multiline=True))
+    assert out.steps == 1 and out.step_commits == [4]
+    assert out.text == "alpha beta" and out.stop_reason == "eom"
+
+
+def test_threshold_commits_only_confident_proposals_and_at_least_one():
+    script = ids("alpha beta") + [TOK.eom_id]
+    conf = [0.95, 0.4, 0.95, 0.4]
+    out = sampler_for(script, conf).fill([0, 1, 2], None, SpanSettings(tau=0.9, multiline=True))
+    assert out.step_commits[0] == 2  # the two confident positions
+    assert all(c >= 1 for c in out.step_commits)
+
+
+def test_newline_stops_single_line_mode():
+    script = ids("return value\nalpha beta")
+    out = sampler_for(script, [0.99] * 16).fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=False))
+    assert out.text == "return value" and out.stop_reason == "newline"
+
+
+def test_token_budget_spans_blocks_and_stops():
+    script = ids("alpha beta gamma alpha beta gamma alpha")
+    out = sampler_for(script, [0.99] * 32).fill(
+        [0, 1, 2], None, SpanSettings(tau=0.5, max_tokens=6, multiline=True)
+    )
+    assert len(out.ids) == 6 and out.stop_reason == "budget"
+    assert out.ids == script[:6]
+
+
+class RejectBeta:
+    """A constraint that calls any draft containing 'beta' invalid there."""
+
+    def invalid_ranges(self, middle, complete):
+        i = middle.find("beta")
+        return [] if i < 0 else [(i, i + 4)]
+
+    def accepts(self, middle):
+        return "beta" not in middle
+
+
+def test_vetoed_proposals_are_banned_and_replaced():
+    script = ids("alpha beta") + [TOK.eom_id]
+    out = sampler_for(script, [0.99] * 8).fill(
+        [0, 1, 2], None, SpanSettings(tau=0.5, multiline=True), RejectBeta()
+    )
+    assert "beta" not in out.text and out.vetoed >= 1
+    assert out.text.startswith("alpha")
+
+
+def test_cancel_between_steps_returns_cancelled():
+    script = ids("alpha beta") + [TOK.eom_id]
+    calls = iter([False, True])
+    out = sampler_for(script, [0.5] * 8).fill(
+        [0, 1, 2], None, SpanSettings(tau=1.0, multiline=True), cancelled=lambda: next(calls, True)
+    )
+    assert out.stop_reason == "cancelled" and out.steps == 1
