@@ -33,6 +33,7 @@ class SourceFile:
     abspath: Path
     unit: str
     is_test: bool = False
+    license: str = ""  # when files of one source differ (Debian DEP-5); else the source's license
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Source:
     license_file: str
     version: str = ""
     files: list[SourceFile] = field(default_factory=list)
+    rejected_licenses: dict[str, int] = field(default_factory=dict)  # license -> files left out
 
 
 def walk_code(root: Path, suffixes: tuple[str, ...], skip_dirs: frozenset[str] = frozenset()) -> list[str]:

@@ -9,6 +9,10 @@ Metrics per set (mercury.eval_metrics): n, exact match, edit similarity, pass@1 
 (execution in mercury.sandbox; SAFIM api: the official syntax match), syntax validity in context,
 forward passes per generated token, median wall milliseconds per completion.
 
+Syntax validity uses mercury.parsecheck: prefix + completion + suffix must parse, or have no more
+errors than the file with the reference filled in. It is deliberately not the sampler's constraint
+(mercury.syntax), which would otherwise grade its own work.
+
 Models are reached only through `Engine.load(model).complete(CompletionRequest(...))`, so any
 object with a `complete(request)` method can be evaluated (the tests use a fake one).
 """
@@ -206,6 +210,7 @@ _COLUMNS = (
     ("ES", "edit_similarity", "{:.1%}"),
     ("pass@1", "pass_at_1", "{:.1%}"),
     ("syntax", "syntax_valid", "{:.1%}"),
+    ("empty", "empty", "{:.0%}"),
     ("fp/tok", "forward_passes_per_token", "{:.2f}"),
     ("ms p50", "median_ms", "{:.0f}"),
 )
@@ -230,11 +235,12 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def load_engine(model: str, device: str, constrained: bool) -> CompletionEngine:
+def load_engine(model: str, device: str, constrained: bool, threads: int | None = None) -> CompletionEngine:
     """The real engine, imported late so that building tasks and the tests need no torch."""
     from mercury.denoiser.engine import Engine
 
-    return Engine.load(model, device=device, constrained=constrained)
+    extra = {"threads": threads} if threads else {}
+    return Engine.load(model, device=device, constrained=constrained, **extra)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -254,6 +260,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", default="/work/data/corpus", help="corpus dir with heldout/*.jsonl")
     p.add_argument("--eval-data", default="", help="default $MERCURY_EVAL_DATA or ../shared/eval-data")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (leave cores to training)")
     p.add_argument("--unconstrained", action="store_true", help="load engines without the syntax constraint")
     p.add_argument("--out", type=Path, default=None, help="write the JSON report here")
     p.add_argument("--predictions", type=Path, default=None, help="write every completion here (JSONL)")
@@ -267,9 +274,16 @@ def main(argv: list[str] | None = None) -> int:
         args.limit = None
     engines: dict[str, CompletionEngine] = {}
     for model in args.model:
-        engine = load_engine(model, args.device, not args.unconstrained)
+        try:
+            engine = load_engine(model, args.device, not args.unconstrained, args.threads)
+        except (FileNotFoundError, LookupError, ValueError) as err:  # ModelNotFound and kin
+            print(f"mercury eval: cannot load {model!r}: {err}", file=sys.stderr)
+            return 2
         for tau in args.tau or [None]:
-            engines[model if tau is None else f"{model}@tau={tau}"] = _WithTau(engine, tau)
+            label = model if tau is None else f"{model}@tau={tau}"
+            while label in engines:  # the same model twice still gets two columns
+                label += "'"
+            engines[label] = _WithTau(engine, tau)
     cfg = EvalConfig(
         sets=tuple(args.sets), limit=args.limit, seed=args.seed, corpus=args.corpus, eval_data=args.eval_data
     )
