@@ -134,11 +134,55 @@ class Engine:
         )
 
     def context(self, prefix: str, suffix: str) -> list[int]:
-        """<suf> S <pre> P <mid>, with the prefix cut from the left and the suffix from the right."""
+        """<suf> S <pre> P <mid> within the model's token budgets, cut at stable line boundaries.
+
+        The prefix window starts at a line whose index is a multiple of LINE_QUANTUM, so it moves
+        only every few lines of typing: the cached clean stream stays a prefix of the next request's
+        (llama.vim keeps its context chunks stable for the same reason).
+        """
         cfg = self.model.cfg
-        pre = self.tok.encode(prefix[-8 * cfg.context_prefix :])[-cfg.context_prefix :] if prefix else []
-        suf = self.tok.encode(suffix[: 8 * cfg.context_suffix])[: cfg.context_suffix] if suffix else []
+        pre = self._window(prefix, cfg.context_prefix, keep_end=True)
+        suf = self._window(suffix, cfg.context_suffix, keep_end=False)
         return context_ids(self.tok, pre, suf)
+
+    def _window(self, text: str, budget: int, keep_end: bool) -> list[int]:
+        """Token ids of the lines of `text` nearest the cursor that fit `budget`."""
+        if not text:
+            return []
+        # Only the ~8 chars/token nearest the cursor can fit; count lines before them so that the
+        # quantised cut is anchored to the document's line numbers, not to this window.
+        reach = 8 * budget
+        if keep_end and len(text) > reach:
+            cut = text.find("\n", len(text) - reach) + 1 or len(text) - reach
+            first_line, text = text.count("\n", 0, cut), text[cut:]
+        else:
+            first_line, text = 0, text[:reach] if not keep_end else text
+        lines = text.splitlines(keepends=True)
+        counts = [len(self.tok.encode(line)) for line in lines]
+        if sum(counts) > budget:
+            lines = _fit_lines(lines, counts, budget, keep_end, first_line)
+        ids = self.tok.encode("".join(lines))
+        return ids[-budget:] if keep_end else ids[:budget]
+
+
+LINE_QUANTUM = 8
+
+
+def _fit_lines(
+    lines: list[str], counts: list[int], budget: int, keep_end: bool, first_line: int
+) -> list[str]:
+    """The lines nearest the cursor that fit `budget`, cut at a multiple of LINE_QUANTUM lines."""
+    if not keep_end:
+        total, n = 0, 0
+        while n < len(lines) and total + counts[n] <= budget:
+            total, n = total + counts[n], n + 1
+        return lines[: max(1, n - n % LINE_QUANTUM)]
+    total, start = 0, len(lines)
+    while start > 0 and total + counts[start - 1] <= budget:
+        start, total = start - 1, total + counts[start - 1]
+    absolute = first_line + start
+    start += -absolute % LINE_QUANTUM  # move the cut down to a document line index divisible by the quantum
+    return lines[min(start, len(lines) - 1) :]
 
 
 def _syntax_constraints() -> ConstraintFactory | None:

@@ -3,6 +3,11 @@
 The output folder is a complete model folder at every checkpoint (config.json, tokenizer.json,
 model.safetensors), plus trainer_state.pt (optimizer, step, RNG; loaded with weights_only=True) so that
 a run resumes where it stopped. Runs are deterministic for a seed when bounded by --max-steps.
+
+On a GPU (--device cuda) the model and batches live on the device, matmuls run in bf16 autocast, and
+--loader-workers builds batches in worker processes, because one CPU core cannot feed the GPU. Each
+worker draws from its own stream seeded by (seed, step at start, worker), so such a run is deterministic
+for a worker count, but a resumed run does not replay the batches an uninterrupted one would have seen.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
@@ -21,7 +26,7 @@ from tqdm import tqdm
 
 from .data import FimSampler, SpanPolicy, read_texts
 from .model import Denoiser, ModelConfig
-from .objective import build_batch, loss
+from .objective import Batch, build_batch, loss
 from .tokenizer import CodeTokenizer, train_tokenizer
 
 
@@ -41,8 +46,11 @@ class TrainConfig:
     ar_weight: float = 0.5
     weight_by_t: bool = False
     seed: int = 0
-    precision: str = "auto"  # auto | fp32 | bf16 (autocast)
+    precision: str = "auto"  # auto | fp32 | bf16 (autocast); auto is bf16 on CUDA
     threads: int = 0  # 0: torch's default
+    device: str = "cpu"  # cpu | cuda: where the model, optimizer and batches live
+    compile: bool = False  # torch.compile each transformer block (the first steps pay for compiling)
+    loader_workers: int = 0  # processes building batches; 0: built in the loop (exactly resumable)
     checkpoint_minutes: float = 5.0
     eval_every: int = 200
     eval_batches: int = 8
@@ -76,10 +84,14 @@ def _add_fields(p: argparse.ArgumentParser, cls, skip: set[str]) -> None:
             p.add_argument(flag, type=kind, default=None)
 
 
-def choose_precision(requested: str) -> str:
-    """bf16 autocast only where this CPU runs bf16 matmuls faster than fp32 (many CPUs emulate bf16)."""
+def choose_precision(requested: str, device: str = "cpu") -> str:
+    """bf16 autocast only where this CPU runs bf16 matmuls faster than fp32 (many CPUs emulate bf16).
+
+    CUDA GPUs of the last generations all run bf16 at several times their fp32 rate."""
     if requested != "auto":
         return requested
+    if torch.device(device).type == "cuda":
+        return "bf16"
     a, b = torch.randn(256, 256), torch.randn(256, 1024)
     speed = {}
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
@@ -107,20 +119,27 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
+        self.device = torch.device(cfg.device)
+        if self.device.type == "cuda":  # fp32 matmuls outside autocast may use TF32 tensor cores
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         torch.manual_seed(cfg.seed)
         texts = read_texts(cfg.data)
         self.tok = self._tokenizer(texts, model_cfg.vocab_size)
         model_cfg.vocab_size = self.tok.vocab_size
         model_cfg.context_prefix, model_cfg.context_suffix = policy.max_prefix, policy.max_suffix
-        self.model = Denoiser(model_cfg)
+        self.model = Denoiser(model_cfg).to(self.device)
         self.optimizer = self._optimizer()
         self.rng = random.Random(cfg.seed)
         self.noise = torch.Generator().manual_seed(cfg.seed)
         self.sampler = FimSampler(texts, self.tok, self.rng, policy)
         self.heldout = self._heldout_batches(cfg.heldout)
-        self.precision = choose_precision(cfg.precision)
+        self.precision = choose_precision(cfg.precision, cfg.device)
         self.step, self.elapsed, self.tokens_seen = 0, 0.0, 0
+        self._stream = None  # worker batches, started at the first step (after any resume)
         self._resume()
+        if cfg.compile:
+            for block in self.model.blocks:  # in place: parameter names, hence checkpoints, stay the same
+                block.compile(dynamic=True)
 
     def _tokenizer(self, texts: list[str], vocab_size: int) -> CodeTokenizer:
         path = self.out / "tokenizer.json"
@@ -143,7 +162,8 @@ class Trainer:
             {"params": decay, "weight_decay": self.cfg.weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
         ]
-        return torch.optim.AdamW(groups, lr=self.cfg.lr, betas=(0.9, 0.95))
+        fused = {"fused": True} if self.device.type == "cuda" else {}  # one kernel for all parameters
+        return torch.optim.AdamW(groups, lr=self.cfg.lr, betas=(0.9, 0.95), **fused)
 
     def _heldout_batches(self, paths: list[str] | None) -> list:
         if not paths:
@@ -154,16 +174,33 @@ class Trainer:
         return [self._batch(sampler, gen) for _ in range(self.cfg.eval_batches)]
 
     def _batch(self, sampler: FimSampler, gen: torch.Generator):
-        examples = [sampler.sample() for _ in range(self.cfg.batch_size)]
-        cfg = self.model.cfg
-        return build_batch(
-            examples, self.tok, cfg.block_length, cfg.objective, gen, weight_by_t=self.cfg.weight_by_t
-        )
+        return draw_batch(sampler, gen, self.tok, self.cfg, self.model.cfg)
+
+    def _next_batch(self) -> Batch:
+        if not self.cfg.loader_workers:
+            return self._batch(self.sampler, self.noise)
+        if self._stream is None:
+            stream = BatchStream(
+                self.sampler.texts, self.tok, self.policy, self.cfg, self.model.cfg, self.step
+            )
+            loader = torch.utils.data.DataLoader(
+                stream, batch_size=None, num_workers=self.cfg.loader_workers, prefetch_factor=4
+            )
+            self._stream = iter(loader)
+        return next(self._stream)
 
     def _loss(self, batch):
         ar_weight = 1.0 if self.model.cfg.objective == "ar" else self.cfg.ar_weight
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            return loss(self.model, batch, self.tok.mask_id, ar_weight, self.cfg.weight_by_t)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            return loss(self.model, self._on_device(batch), self.tok.mask_id, ar_weight, self.cfg.weight_by_t)
+
+    def _on_device(self, batch: Batch) -> Batch:
+        moved = {
+            f.name: getattr(batch, f.name).to(self.device, non_blocking=True)
+            for f in fields(batch)
+            if isinstance(getattr(batch, f.name), torch.Tensor)
+        }
+        return replace(batch, **moved)
 
     def progress(self) -> float:
         by_steps = self.step / max(1, self.cfg.max_steps)
@@ -190,6 +227,7 @@ class Trainer:
                 self.save()
                 last_ckpt = time.perf_counter()
         bar.close()
+        self._stream = None  # ends the loader's workers: their cores are free for what follows
         if self.heldout and self.step % self.cfg.eval_every:
             self._log({"heldout_loss": self.heldout_loss()})
         self.save()
@@ -199,7 +237,7 @@ class Trainer:
         lr = lr_at(self.progress(), self.step, self.cfg)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        batch = self._batch(self.sampler, self.noise)
+        batch = self._next_batch()
         total, stats = self._loss(batch)
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
@@ -251,9 +289,9 @@ class Trainer:
         state_path = self.out / "trainer_state.pt"
         if not state_path.exists():
             return
-        self.model = Denoiser.load(self.out)
+        self.model = Denoiser.load(self.out).to(self.device)
         self.optimizer = self._optimizer()
-        state = torch.load(state_path, weights_only=True)
+        state = torch.load(state_path, weights_only=True, map_location="cpu")  # RNG states must be CPU
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.elapsed, self.tokens_seen = state["step"], state["elapsed"], state["tokens_seen"]
         torch.set_rng_state(state["torch_rng"])
@@ -261,6 +299,34 @@ class Trainer:
         version, internal, gauss = json.loads(state["py_rng"])
         self.rng.setstate((version, tuple(internal), gauss))
         print(f"resumed {self.out} at step {self.step} ({self.tokens_seen} tokens seen)")
+
+
+def draw_batch(
+    sampler: FimSampler, gen: torch.Generator, tok: CodeTokenizer, cfg: TrainConfig, model_cfg: ModelConfig
+) -> Batch:
+    examples = [sampler.sample() for _ in range(cfg.batch_size)]
+    return build_batch(
+        examples, tok, model_cfg.block_length, model_cfg.objective, gen, weight_by_t=cfg.weight_by_t
+    )
+
+
+class BatchStream(torch.utils.data.IterableDataset):
+    """Endless training batches for DataLoader workers; worker i draws from its own seeded streams.
+
+    Where workers are forked (Linux), the texts are shared with the trainer rather than pickled."""
+
+    def __init__(self, texts, tok, policy, cfg: TrainConfig, model_cfg: ModelConfig, start_step: int):
+        super().__init__()
+        self.texts, self.tok, self.policy = texts, tok, policy
+        self.cfg, self.model_cfg, self.start_step = cfg, model_cfg, start_step
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = random.Random(f"{self.cfg.seed}/{self.start_step}/{info.id if info else 0}")
+        gen = torch.Generator().manual_seed(rng.getrandbits(63))
+        sampler = FimSampler(self.texts, self.tok, rng, self.policy)
+        while True:
+            yield draw_batch(sampler, gen, self.tok, self.cfg, self.model_cfg)
 
 
 def main(argv: list[str] | None = None) -> int:

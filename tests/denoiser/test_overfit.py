@@ -47,3 +47,14 @@ def test_cached_context_gives_the_same_completion(tiny_model_dir):
     assert first.text == middle
     assert first.reused_tokens == 0 and typed.reused_tokens > 0
     assert typed.text == uncached.text
+
+
+def test_prefix_window_is_stable_while_typing(tiny_model_dir):
+    """Typing at the end of a long prefix keeps the window's start, so the cached stream still matches."""
+    engine = Engine.load(str(tiny_model_dir), constrained=False)
+    engine.model.cfg.context_prefix = 160
+    body = "".join(f"x{i} = {i}\n" for i in range(200))
+    windows = [engine.context(body + typed, "") for typed in ["y", "y =", "y = 1", "y = 12", "y = 123"]]
+    assert all(w[:40] == windows[0][:40] for w in windows)
+    assert all(len(w) <= 160 + 3 for w in windows)
+    assert len(windows[0]) > 160 // 2  # the quantised cut still keeps most of the budget
