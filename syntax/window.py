@@ -1,0 +1,258 @@
+"""The slice of a file around the cursor that the syntax check parses, and byte/char offset maps.
+
+A completion can only create errors near the cursor, so parsing a few dozen lines either side
+is enough, and it keeps a 10,000-line file as cheap as a 100-line one. The cut is made at a line
+that starts a top-level item (no indentation, begins with a word), so the window begins and ends
+where a parser expects a new statement; where no such line is near, the cut falls at the minimum
+distance and the errors that causes are present in the baseline parse too, so they are not
+blamed on the completion (see constraint.py).
+
+Window offsets are character offsets into the caller's strings; everything that reaches
+tree-sitter is UTF-8 bytes (`encode`), and `CharMap` turns byte offsets back into characters.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from itertools import accumulate
+
+# A window line that starts with one of these continues the statement above it (Python's
+# `else:` after an `if` block, `} else {` style is indented or starts with "}"), so it is not a
+# place to cut.
+_CONTINUATIONS = ("else", "elif", "except", "finally", "catch")
+# A line that may start a top-level item: it begins with a letter, `_`, `@` (decorators,
+# annotations) or `$`, with no indentation.
+_CUT_LINE = re.compile(r"^(?:[^\W\d]|[@$])", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """How much text around the cursor to parse, in lines (defaults suit the sampler's budget)."""
+
+    before: int = 30  # lines of prefix always kept
+    after: int = 30  # lines of suffix always kept
+    extend: int = 300  # further lines searched for a top-level line to cut at
+    max_chars: int = 200_000  # hard cap per side, for minified files with huge lines
+
+
+@dataclass(frozen=True)
+class Window:
+    prefix: str  # the end of the file's prefix that is parsed
+    suffix: str  # the start of the file's suffix that is parsed
+    whole_start: bool = True  # prefix starts at the file's start or at a top-level line
+    whole_end: bool = True  # suffix ends at the file's end or before a top-level line
+
+
+def encode(text: str) -> bytes:
+    """UTF-8 bytes of `text`; lone surrogates (from broken clients) pass through, never raise."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+BLOCK_COMMENTS = frozenset({"c", "cpp", "java", "javascript", "typescript", "tsx", "go", "rust"})
+_TRIPLES = {"python": ('"""', "'''"), "java": ('"""',)}
+
+
+class _LiteralScan:
+    """Tells whether a line start lies inside a block comment or a triple-quoted string.
+
+    Comment text often starts at column 0 ("Returns the ..."), and a window cut there parses
+    prose as code, whose errors then swallow the code around the cursor. This is a text
+    heuristic (a `/*` inside a string fools it), which is enough to steer a cut. The scan keeps
+    its state at the last position asked about and counts delimiters only over the stretch it
+    moves, so a walk costs about one pass over the text. Positions must be line starts, where
+    no delimiter can straddle a step.
+    """
+
+    def __init__(self, text: str, pos: int, comment: bool, odd: list[bool], language: str | None) -> None:
+        self.text, self.pos = text, pos
+        self.comments = language is None or language in BLOCK_COMMENTS
+        self.triples = _TRIPLES.get(language, ()) if language else ('"""', "'''")
+        self.comment = comment and self.comments  # a `/*` before `pos` is still open
+        self.odd = odd  # per triple delimiter: an odd number of them before `pos`
+        self.last_open = self.last_close = -1  # backward scans: last `/*`, `*/` before `pos`
+        # Brace languages: `{` minus `}` before `pos`. A column-0 line inside a function (badly
+        # formatted code) is no top-level line; text counting is fooled by braces in strings,
+        # which only makes the cut fall back to the minimum context.
+        self.braces = language in BLOCK_COMMENTS
+        self.depth = 0
+
+    @classmethod
+    def at_end(cls, prefix: str, language: str | None) -> _LiteralScan:
+        scan = cls(prefix, len(prefix), False, [], language)
+        if scan.comments:
+            scan.last_open, scan.last_close = prefix.rfind("/*"), prefix.rfind("*/")
+            scan.comment = scan.last_open > scan.last_close
+        scan.odd = [prefix.count(q) % 2 == 1 for q in scan.triples]
+        scan.depth = prefix.count("{") - prefix.count("}") if scan.braces else 0
+        return scan
+
+    def top_level(self, pos: int) -> bool:
+        """Move to line start `pos`; True when it is outside literals and (brace languages)
+        outside every `{` block."""
+        return not self.inside(pos) and self.depth == 0
+
+    def inside(self, pos: int) -> bool:
+        """Move to line start `pos` (either way) and say whether it is inside a literal."""
+        lo, hi = min(pos, self.pos), max(pos, self.pos)
+        pairs = zip(self.triples, self.odd, strict=True)
+        self.odd = [odd != (self.text.count(q, lo, hi) % 2 == 1) for q, odd in pairs]
+        if self.comments:
+            self.comment = self._comment_after_move(pos)
+        if self.braces:
+            delta = self.text.count("{", lo, hi) - self.text.count("}", lo, hi)
+            self.depth += delta if pos > self.pos else -delta
+        self.pos = pos
+        return self.comment or any(self.odd)
+
+    def _comment_after_move(self, pos: int) -> bool:
+        if pos > self.pos:  # forward: the last delimiter in the stretch decides
+            opened, closed = self.text.rfind("/*", self.pos, pos), self.text.rfind("*/", self.pos, pos)
+            self.last_open, self.last_close = max(self.last_open, opened), max(self.last_close, closed)
+            return self.comment if opened == closed else opened > closed
+        # Backward: whichever delimiter comes last before `pos`. A remembered one stays valid
+        # while it lies before `pos`, so each delimiter is searched for once per walk.
+        if self.last_open + 2 > pos:
+            self.last_open = self.text.rfind("/*", 0, pos)
+        if self.last_close + 2 > pos:
+            self.last_close = self.text.rfind("*/", 0, pos)
+        return self.last_open > self.last_close
+
+
+def _lines_back(text: str, line_start: int, lines: int) -> int:
+    """Start of the line `lines` lines above the line that starts at `line_start` (or 0).
+
+    `rsplit` over a chunk finds the newlines in C; the chunk doubles until it holds enough.
+    """
+    if lines <= 0 or line_start == 0:
+        return line_start
+    width = 128 * lines
+    while True:
+        chunk_start = max(0, line_start - 1 - width)
+        parts = text[chunk_start : line_start - 1].rsplit("\n", lines)
+        if len(parts) > lines:
+            return chunk_start + len(parts[0]) + 1
+        if chunk_start == 0:
+            return 0
+        width *= 2
+
+
+def _lines_forward(text: str, pos: int, lines: int) -> int:
+    """Position just after the `lines`-th newline at or after `pos` (or the text's end)."""
+    if lines <= 0:
+        return pos
+    width = 128 * lines
+    while True:
+        chunk_end = min(len(text), pos + width)
+        parts = text[pos:chunk_end].split("\n", lines)
+        if len(parts) > lines:
+            return chunk_end - len(parts[-1])
+        if chunk_end == len(text):
+            return len(text)
+        width *= 2
+
+
+def _window_start(prefix: str, config: WindowConfig, scan: _LiteralScan) -> tuple[int, bool]:
+    """Character offset in `prefix` where the parsed window begins (a line start), and
+    whether that is the file's start or a top-level line."""
+    near = _lines_back(prefix, prefix.rfind("\n") + 1, config.before)
+    far = _lines_back(prefix, near, config.extend)
+    # The fallback, used when no top-level line is near: the nearest line start at least
+    # `before` lines up that is not inside a comment or docstring.
+    fallback = near
+    while scan.inside(fallback):
+        if fallback <= far:  # a literal all the way: keep the minimum context after all
+            fallback = near
+            break
+        fallback = _lines_back(prefix, fallback, 1)
+    # A regex finds the candidate lines in C; only those are checked, nearest first, and the
+    # literal scan moves backwards through the text once.
+    for match in reversed(list(_CUT_LINE.finditer(prefix, far, fallback + 1))):
+        pos = match.start()
+        if not prefix.startswith(_CONTINUATIONS, pos) and scan.top_level(pos):
+            return pos, True
+    if far == 0:
+        return 0, True
+    return fallback, False
+
+
+def _window_end(suffix: str, config: WindowConfig, scan: _LiteralScan) -> tuple[int, bool]:
+    """Character offset in `suffix` where the parsed window ends (a line start, or the end),
+    and whether that is the file's end or a top-level line."""
+    near = _lines_forward(suffix, 0, config.after + 1)  # +1: the rest of the cursor's line
+    far = _lines_forward(suffix, near, config.extend)
+    fallback = near
+    while fallback < len(suffix) and scan.inside(fallback):
+        if fallback >= far:
+            fallback = near
+            break
+        fallback = _lines_forward(suffix, fallback, 1)
+    if fallback >= len(suffix):
+        return len(suffix), True
+    for match in _CUT_LINE.finditer(suffix, fallback, far + 1):
+        pos = match.start()
+        if not suffix.startswith(_CONTINUATIONS, pos) and scan.top_level(pos):
+            return pos, True
+    if far >= len(suffix):
+        return len(suffix), True
+    return fallback, False
+
+
+def cut_window(
+    prefix: str, suffix: str, config: WindowConfig | None = None, language: str | None = None
+) -> Window:
+    """The part of prefix and suffix around the cursor that is worth parsing.
+
+    `language` (one of languages.LANGUAGES) tells which literals to avoid cutting inside;
+    None assumes both block comments and triple quotes.
+    """
+    config = config or WindowConfig()
+    back = _LiteralScan.at_end(prefix, language)
+    forth = _LiteralScan(suffix, 0, back.comment, list(back.odd), language)
+    forth.depth = back.depth
+    start, whole_start = _window_start(prefix, config, back)
+    end, whole_end = _window_end(suffix, config, forth)
+    if start < len(prefix) - config.max_chars:
+        start, whole_start = len(prefix) - config.max_chars, False
+    if end > config.max_chars:
+        end, whole_end = config.max_chars, False
+    return Window(prefix[start:], suffix[:end], whole_start, whole_end)
+
+
+class CharMap:
+    """Maps byte offsets in `encode(text)` to character offsets in `text`.
+
+    ASCII text (the common case) maps one to one without building a table. A byte offset that
+    falls inside a multi-byte character maps to that character's start.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._ascii = text.isascii()
+        self._starts: list[int] = []
+        if not self._ascii:
+            widths = (_utf8_width(ord(ch)) for ch in text)
+            self._starts = [0, *accumulate(widths)]  # byte offset where character i begins
+        self.chars = len(text)
+
+    def char(self, byte_offset: int) -> int:
+        if byte_offset <= 0:
+            return 0
+        if self._ascii:
+            return min(byte_offset, self.chars)
+        return min(bisect_right(self._starts, byte_offset) - 1, self.chars)
+
+    def char_end(self, byte_offset: int) -> int:
+        """Like `char`, but an offset inside a character rounds up to the next character."""
+        index = self.char(byte_offset)
+        if not self._ascii and index < self.chars and self._starts[index] < byte_offset:
+            return index + 1
+        return index
+
+
+def _utf8_width(code_point: int) -> int:
+    if code_point < 0x80:
+        return 1
+    if code_point < 0x800:
+        return 2
+    return 3 if code_point < 0x10000 else 4

@@ -1,0 +1,152 @@
+"""SyntaxConstraint beyond the golden cases: the factory, incremental reparsing, odd input,
+literals around the cursor, big files."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from mercury.denoiser.api import CompletionRequest
+from mercury.syntax import LANGUAGES, SyntaxConstraint, constraint_for
+from mercury.syntax.languages import parse
+
+
+def test_factory_returns_a_constraint_for_known_languages() -> None:
+    constraint = constraint_for(CompletionRequest(prefix="x = ", suffix="\n", language="python"))
+    assert isinstance(constraint, SyntaxConstraint)
+    assert constraint.invalid_ranges("(1, 2))", True) == [(6, 7)]
+    react = constraint_for(CompletionRequest(prefix="const e = ", language="typescriptreact"))
+    assert isinstance(react, SyntaxConstraint) and react.language == "tsx"
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        CompletionRequest(prefix="x = ", language="python", constrained=False),
+        CompletionRequest(prefix="x = ", language="cobol"),
+        CompletionRequest(prefix="x = ", language=None),
+    ],
+)
+def test_factory_returns_none(request_: CompletionRequest) -> None:
+    assert constraint_for(request_) is None
+
+
+def test_empty_middle_adds_nothing_even_to_a_broken_file() -> None:
+    constraint = SyntaxConstraint("python", "def f(:\n    x = foo(", "\n]]\n")
+    assert constraint.invalid_ranges("", True) == []
+    assert constraint.invalid_ranges("", False) == []
+    assert constraint.accepts("")
+
+
+def test_a_middle_that_breaks_the_suffix_is_rejected() -> None:
+    # `x)` closes the call itself, so the `)` already in the file closes nothing.
+    constraint = SyntaxConstraint("python", "value = compute(", ")\nprint(value)\n")
+    assert constraint.invalid_ranges("x)", True) == [(1, 2)]
+    assert not constraint.accepts("x)")
+    assert constraint.accepts("x")
+
+
+def test_a_dedented_middle_empties_the_block_above() -> None:
+    constraint = SyntaxConstraint("python", "def f(x):\n", "    return x\n")
+    assert constraint.invalid_ranges("y = 1\n", True) == [(0, 1)]
+    assert not constraint.accepts("y = 1\n")
+    assert constraint.accepts("    y = 1\n")
+
+
+@pytest.mark.parametrize(
+    ("language", "prefix", "middle", "suffix"),
+    [
+        ("c", "int f(void) {\n    /* returns the ", "count) of x", " */\n    return 0;\n}\n"),
+        ("python", 'def f():\n    """Return the ', "value) of x", '"""\n    return 1\n'),
+    ],
+)
+def test_drafts_inside_a_comment_or_docstring_are_not_checked(
+    language: str, prefix: str, middle: str, suffix: str
+) -> None:
+    # Rendered without the suffix, the literal would never close and its text would read as
+    # code; the finished span is still checked as usual.
+    constraint = SyntaxConstraint(language, prefix, suffix)
+    assert constraint.invalid_ranges(middle, False) == []
+    assert constraint.invalid_ranges(middle, True) == []
+    assert constraint.accepts(middle)
+    assert not constraint.accepts(middle + suffix.split("\n")[0] + "\n")  # closing it early
+
+
+WEIRD = [
+    "",
+    "\n",
+    "\r\n\r\n",
+    "\t\t",
+    "\x00",
+    "\ufeff",
+    "\ud800",
+    "😀👋🏽",
+    "中文字符",
+    "é" * 3 + ")",
+    "x" * 5000,
+    '"""',
+    "/*",
+    "}{)(][",
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_odd_input_never_raises(language: str) -> None:
+    for prefix, suffix in [("", ""), ("x = ", "\n"), ("\ud800\r\n", "😀\r\n")]:
+        constraint = SyntaxConstraint(language, prefix, suffix)
+        for middle in WEIRD:
+            for complete in (True, False):
+                ranges = constraint.invalid_ranges(middle, complete)
+                assert all(0 <= a < b <= len(middle) for a, b in ranges), (middle, ranges)
+            assert isinstance(constraint.accepts(middle), bool)
+
+
+def test_incremental_trees_match_fresh_parses() -> None:
+    """Each step's tree, edited from the previous step's, equals a parse from scratch."""
+    rng = random.Random(7)
+    pieces = ["x", "(", ")", " ", "\n", "\r\n", '"', "é", "😀", ":", "\t", "def ", "    ", "[", "]"]
+    prefix, suffix = "import os\n\n\ndef f(a):\n    ", "\n    return a\n\n\nprint(f(1))\n"
+    constraint = SyntaxConstraint("python", prefix, suffix)
+    middle = ""
+    for _ in range(60):
+        at = rng.randrange(len(middle) + 1)
+        middle = middle[:at] + rng.choice(pieces) + middle[at + rng.randrange(2) :]
+        for complete in (True, False):
+            constraint.invalid_ranges(middle, complete)
+            view = constraint._views.get(complete)
+            if view is None:  # drafts inside a literal are skipped without parsing
+                continue
+            text = constraint._prefix + view.draft + view.suffix
+            assert str(view.draft_tree.root_node) == str(parse("python", text).root_node)
+
+
+def test_reused_constraint_agrees_with_fresh_ones() -> None:
+    rng = random.Random(11)
+    source = (
+        "def area(r):\n    return 3.14 * r * r\n\n\nclass Shape:\n    def size(self):\n        return 1\n"
+    )
+    pieces = ["(", ")", ":", "\n    ", "x", '"', "return ", "def g():"]
+    for _ in range(20):
+        cut = rng.randrange(len(source))
+        end = min(len(source), cut + rng.randrange(25))
+        reused = SyntaxConstraint("python", source[:cut], source[end:])
+        middle = source[cut:end]
+        for _ in range(5):
+            at = rng.randrange(len(middle) + 1)
+            middle = middle[:at] + rng.choice(pieces) + middle[at:]
+            fresh = SyntaxConstraint("python", source[:cut], source[end:])
+            assert reused.invalid_ranges(middle, True) == fresh.invalid_ranges(middle, True)
+            assert reused.accepts(middle) == fresh.accepts(middle)
+
+
+def test_big_file_is_checked_near_the_cursor() -> None:
+    functions = "".join(f"def f{i}(x):\n    y = x + {i}\n    return y\n\n\n" for i in range(2000))
+    broken_far_away = "def broken(:\n    pass\n\n\n"
+    prefix = broken_far_away + functions + "def target(a):\n    return "
+    suffix = "\n\n\n" + functions
+    constraint = SyntaxConstraint("python", prefix, suffix)
+    assert len(constraint._prefix) + len(constraint._suffix) < 5_000  # only a window is parsed
+    assert constraint.invalid_ranges("a * 2", True) == []
+    assert constraint.accepts("a * 2")
+    assert constraint.invalid_ranges("a * (2", True) != []
+    assert not constraint.accepts("a * (2")

@@ -1,0 +1,75 @@
+"""The parsed window around the cursor, and byte-to-character offset maps."""
+
+from __future__ import annotations
+
+from mercury.syntax.window import CharMap, WindowConfig, cut_window, encode
+
+
+def _module(functions: int) -> str:
+    """A Python module of small top-level functions, 4 lines each."""
+    return "".join(f"def f{i}(x):\n    y = x + {i}\n    return y\n\n" for i in range(functions))
+
+
+def test_small_file_is_parsed_whole() -> None:
+    source = _module(5)
+    cursor = source.index("return y", 40)
+    window = cut_window(source[:cursor], source[cursor:])
+    assert window.prefix + window.suffix == source
+    assert window.whole_start and window.whole_end
+
+
+def test_big_file_window_is_small_and_cut_at_top_level_lines() -> None:
+    source = _module(2500)  # 10,000 lines
+    cursor = source.index("return y", len(source) // 2)
+    window = cut_window(source[:cursor], source[cursor:], WindowConfig(before=10, after=10, extend=50))
+    assert window.prefix.count("\n") <= 61 and window.suffix.count("\n") <= 62
+    assert window.prefix.startswith("def f")  # the window starts at a top-level line ...
+    assert source[cursor + len(window.suffix) :].startswith("def f")  # ... and ends before one
+    assert window.whole_start and window.whole_end
+
+
+def test_without_top_level_lines_the_minimum_context_is_used() -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(200))
+    prefix, suffix = "class A:\n" + body + "    ", "y = 1\n" + body
+    window = cut_window(prefix, suffix, WindowConfig(before=5, after=5, extend=20))
+    assert window.prefix.count("\n") == 5 and window.suffix.count("\n") == 6
+    assert not window.whole_start and not window.whole_end
+
+
+def test_no_cut_inside_a_block_comment() -> None:
+    prefix = "int a;\n/*\nProse at column 0\nmore prose\n*/\nint f(void) {\n    int x = 1;\n    "
+    suffix = "\n    return x;\n}\n/* tail\nProse here\n*/\nint g;\n"
+    window = cut_window(prefix, suffix, WindowConfig(before=1, after=1, extend=10), "c")
+    assert window.prefix.startswith("int f(void)")
+    assert window.suffix.endswith("*/\n")
+
+
+def test_no_cut_inside_a_docstring() -> None:
+    prefix = 'def f():\n    """\nDocumentation at column 0\n    """\n    x = 1\n    '
+    window = cut_window(prefix, "y\n", WindowConfig(before=1, after=1, extend=10), "python")
+    assert window.prefix.startswith("def f():")
+
+
+def test_a_continuation_line_is_not_a_cut() -> None:
+    prefix = "try:\n    a = 1\n" + "    b = 2\n" * 3 + "except ValueError:\n    pass\nelse:\n    "
+    window = cut_window(prefix, "c = 3\n", WindowConfig(before=1, after=1, extend=20), "python")
+    assert window.prefix.startswith("try:")
+
+
+def test_char_map_ascii_is_identity() -> None:
+    chars = CharMap("abc")
+    assert [chars.char(b) for b in range(5)] == [0, 1, 2, 3, 3]
+
+
+def test_char_map_multibyte() -> None:
+    text = "a😀b世c"  # byte widths 1, 4, 1, 3, 1
+    assert len(encode(text)) == 10
+    chars = CharMap(text)
+    assert [chars.char(b) for b in (0, 1, 5, 6, 9, 10)] == [0, 1, 2, 3, 4, 5]
+    assert chars.char(3) == 1 and chars.char_end(3) == 2  # inside the emoji: its start / its end
+
+
+def test_lone_surrogates_do_not_raise() -> None:
+    text = "x\ud800y"
+    assert len(encode(text)) == 5
+    assert CharMap(text).char(4) == 2
