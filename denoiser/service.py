@@ -44,6 +44,7 @@ class EngineService:
         # One worker: the engine serialises anyway, and a queued job that gets cancelled never runs.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mercury-engine")
         self.sessions: set[Session] = set()
+        self.connections: set[Connection] = set()
         self.changed = asyncio.Event()
         self.served = 0
         self._ids = itertools.count(1)
@@ -52,6 +53,7 @@ class EngineService:
         session = Session(self, next(self._ids))
         connection = Connection(reader, writer, session.handle, session.on_notify)
         self.sessions.add(session)
+        self.connections.add(connection)
         self.changed.set()
         log.info("client %d connected", session.client_id)
         try:
@@ -59,6 +61,7 @@ class EngineService:
         finally:
             session.cancel_all()
             self.sessions.discard(session)
+            self.connections.discard(connection)
             self.changed.set()
             await connection.close()
             log.info("client %d left", session.client_id)
@@ -184,6 +187,8 @@ async def serve(
         server.close()
         for session in list(service.sessions):
             session.cancel_all()
+        for connection in list(service.connections):
+            await connection.close()  # clients see the daemon go and reconnect to its successor
         if address.is_unix:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(address.path)

@@ -1,0 +1,131 @@
+"""A small bracket scanner for post-processing: which brackets are open, skipping strings and comments.
+
+It is deliberately approximate (no grammar): good enough to tell whether a completion closes a bracket
+that the suffix already closes, which is the usual way a fill-in-the-middle span breaks a file
+(Continue's BracketMatchingService follows the same "only close what we opened" policy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+OPENERS = {"(": ")", "[": "]", "{": "}"}
+CLOSERS = {close: open_ for open_, close in OPENERS.items()}
+HASH_COMMENT_LANGUAGES = frozenset(
+    "python ruby shellscript sh bash zsh perl r yaml toml makefile dockerfile elixir julia nim".split()
+)
+
+
+@dataclass
+class ScanState:
+    stack: list[str] = field(default_factory=list)  # open brackets, innermost last
+    unmatched: int = 0  # closers that matched nothing: they close brackets opened before the scanned text
+    quote: str | None = None  # the delimiter of the string we are inside
+    block_comment: bool = False
+
+    @property
+    def depth(self) -> int:
+        return len(self.stack) - self.unmatched
+
+    def copy(self) -> ScanState:
+        return ScanState(list(self.stack), self.unmatched, self.quote, self.block_comment)
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Where a scan stopped early: the index of a closer of the wrong kind, or one that closes too much."""
+
+    index: int
+    reason: str
+
+
+def scan(
+    text: str,
+    language: str = "",
+    state: ScanState | None = None,
+    floor: int | None = None,
+    strict: bool = True,
+) -> ScanState | Stop:
+    """Scan `text` from `state`; with `floor`, stop at the first closer that takes the depth below it.
+
+    `strict` stops at a closer of the wrong kind; otherwise it closes the innermost bracket anyway.
+    """
+    state = state.copy() if state is not None else ScanState()
+    hash_comments = language in HASH_COMMENT_LANGUAGES
+    i = 0
+    while i < len(text):
+        skipped = _skip_non_code(text, i, state, language, hash_comments)
+        if skipped is not None:
+            i = skipped
+            continue
+        char = text[i]
+        if char in OPENERS:
+            state.stack.append(char)
+        elif char in CLOSERS:
+            if strict and state.stack and state.stack[-1] != CLOSERS[char]:
+                return Stop(i, "mismatch")
+            if floor is not None and state.depth - 1 < floor:
+                return Stop(i, "closes too much")
+            if state.stack:
+                state.stack.pop()
+            else:
+                state.unmatched += 1
+        i += 1
+    return state
+
+
+def _skip_non_code(text: str, i: int, state: ScanState, language: str, hash_comments: bool) -> int | None:
+    """The index after the comment or string text at `i` (updating `state`), or None at code."""
+    if state.block_comment:
+        end = text.find("*/", i)
+        state.block_comment = end == -1
+        return len(text) if end == -1 else end + 2
+    if state.quote is not None:
+        return _skip_string(text, i, state)
+    if text.startswith("#" if hash_comments else "//", i):  # in Python, // is floor division
+        end = text.find("\n", i)
+        return len(text) if end == -1 else end
+    if not hash_comments and text.startswith("/*", i):
+        state.block_comment = True
+        return i + 2
+    if (quote := _quote_at(text, i, language)) is not None:
+        state.quote = quote
+        return i + len(quote)
+    return None
+
+
+def _quote_at(text: str, i: int, language: str) -> str | None:
+    for quote in ('"""', "'''") if language == "python" else ():
+        if text.startswith(quote, i):
+            return quote
+    char = text[i]
+    if char == "'" and language == "rust":
+        # Lifetimes ('a) are not strings; char literals are 'x' or '\n'.
+        return "'" if text[i + 1 : i + 2] == "\\" or text[i + 2 : i + 3] == "'" else None
+    return char if char in "\"'`" else None
+
+
+def _skip_string(text: str, i: int, state: ScanState) -> int:
+    """Advance through string contents; single-quoted strings also end at a line break (error recovery)."""
+    quote = state.quote or ""
+    char = text[i]
+    if char == "\\":
+        return i + 2
+    if text.startswith(quote, i):
+        state.quote = None
+        return i + len(quote)
+    if char == "\n" and len(quote) == 1 and quote != "`":
+        state.quote = None
+    return i + 1
+
+
+def net_closers(text: str, language: str = "") -> int:
+    """How many brackets `text` closes that it did not open (the suffix's debt to the prefix)."""
+    return scan_lenient(text, language).unmatched
+
+
+def scan_lenient(text: str, language: str = "", state: ScanState | None = None) -> ScanState:
+    """The scanner state at the end of `text`, tolerating mismatched closers in it."""
+    result = scan(text, language, state, strict=False)
+    assert isinstance(result, ScanState)  # without a floor and non-strict, a scan never stops
+    return result

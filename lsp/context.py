@@ -1,0 +1,252 @@
+"""Request building: from a document and a cursor to a fill-in-the-middle CompletionRequest.
+
+`read_cursor` validates the position (in the negotiated encoding) and slices the document; it answers
+None for a position outside the document instead of raising. `build_request` picks the prefix and
+suffix windows by token budget, single- or multi-line mode from the cursor's context, and the language.
+The prefix window keeps its first line while the user types (an "anchor") so the engine's K/V cache,
+which is reused by longest common token prefix, stays valid across keystrokes (SPM: typing only appends).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mercury.denoiser.api import CompletionRequest
+
+from .config import Config
+
+# languageId (LSP) -> tree-sitter language name used by syntax/ and the engine
+LANGUAGE_IDS = {
+    "python": "python",
+    "javascript": "javascript",
+    "javascriptreact": "javascript",
+    "typescript": "typescript",
+    "typescriptreact": "tsx",
+    "java": "java",
+    "go": "go",
+    "rust": "rust",
+    "c": "c",
+    "cpp": "cpp",
+    "cuda-cpp": "cpp",
+}
+EXTENSIONS = {
+    **dict.fromkeys((".py", ".pyi", ".pyw"), "python"),
+    **dict.fromkeys((".js", ".mjs", ".cjs", ".jsx"), "javascript"),
+    **dict.fromkeys((".ts", ".mts", ".cts"), "typescript"),
+    ".tsx": "tsx",
+    ".java": "java",
+    ".go": "go",
+    ".rs": "rust",
+    **dict.fromkeys((".c", ".h"), "c"),
+    **dict.fromkeys((".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".cu"), "cpp"),
+}
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the LSP's line breaks (str.splitlines also splits at \f, \x1c...)
+_PARTIAL = re.compile(r"\w+$")
+_CLOSERS = frozenset(")]}>\"'`;,")
+_BLOCK_OPENERS = (":", "{", "=>", " do", " then")  # a body follows, even before an auto-closed "}"
+_LIST_OPENERS = ("(", "[")  # a multi-line argument list only when nothing follows on the line
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cursor:
+    """A document split at the cursor, with what request building and post-processing need."""
+
+    uri: str
+    language_id: str
+    language: str | None  # tree-sitter name, None when unknown (completion still works, unconstrained)
+    before: str  # the whole document before the cursor
+    after: str  # the whole document after the cursor
+    line: int
+    column: int  # code points into the line
+    line_prefix: str
+    line_suffix: str  # rest of the line, without its line break
+    next_lines: tuple[str, ...]  # up to 20 lines after the cursor's line
+    partial_token: str  # the word being typed, which the item's range replaces
+    indent_unit: str  # "\t" or some spaces: the document's indentation style
+
+
+def language_of(language_id: str, uri: str) -> str | None:
+    """The tree-sitter name from the languageId, else from the file extension."""
+    if (name := LANGUAGE_IDS.get(language_id.lower())) is not None:
+        return name
+    return EXTENSIONS.get(Path(uri.split("?", 1)[0]).suffix.lower())
+
+
+def read_cursor(
+    source: str, line: int, character: int, encoding: str, *, uri: str, language_id: str
+) -> Cursor | None:
+    """The cursor at (line, character) in client units, or None when the position is not in the document."""
+    starts = [0] + [m.end() for m in _LINE_BREAK.finditer(source)]
+    if line < 0 or character < 0 or line >= len(starts):
+        return None
+    end = starts[line + 1] if line + 1 < len(starts) else len(source)
+    text = _LINE_BREAK.sub("", source[starts[line] : end])
+    column = column_index(text, character, encoding)
+    if column is None:
+        return None
+    offset = starts[line] + column
+    after = source[offset:]
+    return Cursor(
+        uri=uri,
+        language_id=language_id,
+        language=language_of(language_id, uri),
+        before=source[:offset],
+        after=after,
+        line=line,
+        column=column,
+        line_prefix=text[:column],
+        line_suffix=text[column:],
+        next_lines=tuple(_LINE_BREAK.split(after, maxsplit=21)[1:21]),
+        partial_token=(m.group(0) if (m := _PARTIAL.search(text[:column])) else ""),
+        indent_unit=detect_indent(source),
+    )
+
+
+def column_index(text: str, character: int, encoding: str) -> int | None:
+    """Code-point index of a client column (utf-8/16/32 units); None past the end of the line."""
+    if encoding == "utf-32" or text.isascii():
+        return character if character <= len(text) else None
+    units = 0
+    for index, char in enumerate(text):
+        if units >= character:
+            return index  # a column inside a multi-unit character snaps to its start
+        units += unit_width(char, encoding)
+    return len(text) if units >= character else None
+
+
+def client_units(text: str, encoding: str) -> int:
+    """Length of `text` in the client's position units."""
+    if encoding == "utf-32" or text.isascii():
+        return len(text)
+    return sum(unit_width(char, encoding) for char in text)
+
+
+def unit_width(char: str, encoding: str) -> int:
+    if encoding == "utf-8":
+        return len(char.encode("utf-8"))
+    return 2 if ord(char) > 0xFFFF else 1  # utf-16: astral characters are surrogate pairs
+
+
+def detect_indent(source: str, sample_lines: int = 400) -> str:
+    """ "\t" when tab-indented lines dominate, else the most common step between indentation levels."""
+    tabs = spaces = 0
+    steps: Counter[int] = Counter()
+    previous = 0
+    for text in source[: 120 * sample_lines].splitlines()[:sample_lines]:
+        if not text.strip():
+            continue
+        tabs += text.startswith("\t")
+        width = len(text) - len(text.lstrip(" "))
+        spaces += width > 0
+        if width > previous:
+            steps[width - previous] += 1
+        previous = width
+    if tabs > spaces:
+        return "\t"
+    return " " * (steps.most_common(1)[0][0] if steps else 4)
+
+
+def wants_multiline(line_prefix: str, line_suffix: str, policy: str) -> bool:
+    """Multi-line after a block header or on an empty line; single-line (rest of the line) mid-line."""
+    if policy != "auto":
+        return policy == "always"
+    if line_suffix.strip() and not is_auto_closed(line_suffix):
+        return False
+    if not line_prefix.strip():
+        return True
+    head = line_prefix.rstrip()
+    return head.endswith(_BLOCK_OPENERS) or (head.endswith(_LIST_OPENERS) and not line_suffix.strip())
+
+
+def is_auto_closed(line_suffix: str) -> bool:
+    """True when the rest of the line holds only what editors auto-insert: closing brackets, quotes, ;,"""
+    rest = line_suffix.strip()
+    return bool(rest) and all(char in _CLOSERS or char.isspace() for char in rest)
+
+
+# ---------------------------------------------------------------- token windows
+
+
+class TokenCounter:
+    """Token counts from the model's tokenizer.json when available, else an estimate of 3 chars a token."""
+
+    def __init__(self, offsets: Callable[[str], list[tuple[int, int]]] | None = None):
+        self._offsets = offsets
+
+    @classmethod
+    def from_file(cls, path: Path | None) -> TokenCounter:
+        if path is None or not path.is_file():
+            return cls()
+        from tokenizers import Tokenizer  # the Rust tokenizer only: no torch
+
+        tokenizer = Tokenizer.from_file(str(path))
+        return cls(lambda text: tokenizer.encode(text, add_special_tokens=False).offsets)
+
+    def count(self, text: str) -> int:
+        return len(self._offsets(text)) if self._offsets else -(-len(text) // 3)
+
+    def tail_start(self, text: str, budget: int) -> int:
+        """Where the last `budget` tokens of `text` begin."""
+        if self._offsets is None:
+            return max(0, len(text) - 3 * budget)
+        start = max(0, len(text) - 16 * budget)  # never tokenize more than the window could hold
+        offsets = self._offsets(text[start:])
+        if budget <= 0:
+            return len(text)
+        return start + offsets[-budget][0] if len(offsets) > budget else start
+
+    def head_end(self, text: str, budget: int) -> int:
+        """Where the first `budget` tokens of `text` end."""
+        if self._offsets is None:
+            return min(len(text), 3 * budget)
+        window = text[: 16 * budget]
+        offsets = self._offsets(window)
+        if budget <= 0:
+            return 0
+        return offsets[budget - 1][1] if len(offsets) > budget else len(window)
+
+
+def prefix_start(before: str, budget: int, counter: TokenCounter, anchor: int | None) -> int:
+    """Offset where the prefix window begins: the previous anchor while it fits, else whole lines."""
+    if anchor is not None and 0 <= anchor <= len(before) and (anchor == 0 or before[anchor - 1] == "\n"):
+        if counter.count(before[anchor:]) <= budget:
+            return anchor
+    # Fill only 3/4 of the budget so the next few hundred typed characters keep this start.
+    start = counter.tail_start(before, max(1, budget * 3 // 4))
+    if start == 0 or before[start - 1] == "\n":
+        return start
+    next_line = before.find("\n", start)
+    return next_line + 1 if next_line != -1 else start
+
+
+def suffix_end(after: str, budget: int, counter: TokenCounter) -> int:
+    """Offset where the suffix window ends, at a line end when one fits (it depends only on `after`)."""
+    end = counter.head_end(after, budget)
+    if end >= len(after):
+        return len(after)
+    last_break = after.rfind("\n", 0, end)
+    return last_break + 1 if last_break > 0 else end
+
+
+def build_request(
+    cursor: Cursor, config: Config, counter: TokenCounter, anchor: int | None = None
+) -> tuple[CompletionRequest, int]:
+    """The engine request for `cursor`, and the prefix anchor to pass in next time."""
+    start = prefix_start(cursor.before, config.tokens.prefix, counter, anchor)
+    end = suffix_end(cursor.after, config.tokens.suffix, counter)
+    multiline = wants_multiline(cursor.line_prefix, cursor.line_suffix, config.multiline)
+    request = CompletionRequest(
+        prefix=cursor.before[start:],
+        suffix=cursor.after[:end],
+        language=cursor.language,
+        multiline=multiline,
+        max_tokens=config.tokens.multi if multiline else config.tokens.single,
+        tau=config.tau,
+        constrained=config.constrained,
+        cache_key=cursor.uri,
+    )
+    return request, start

@@ -1,0 +1,174 @@
+"""Post-processing of an engine span before it is shown, in two phases like Tabby's postprocess/.
+
+`clean` runs once per engine result, before caching: single-line cut, indentation style, trailing
+whitespace, copies of the line suffix or of the next lines, brackets the suffix already closes.
+`fit_line_suffix` runs on every answer, cache hits included, because it depends on the current line:
+when the rest of the line is only auto-closed brackets or quotes, and the span closes them itself, the
+item's range covers them so they are replaced instead of doubled (Tabby's lineEndReplaceLength).
+
+Both are pure functions of text; tests/lsp/golden/ holds one case per file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mercury.denoiser.api import CompletionRequest
+
+from .brackets import OPENERS, ScanState, Stop, net_closers, scan, scan_lenient
+from .context import Cursor, is_auto_closed
+
+_LEADING = re.compile(r"^[ \t]*")
+_WORD = re.compile(r"\w")
+TAB_WIDTH = 4  # spaces per tab when converting a span's indentation to a tab-indented file
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What an item does: insert `text` at the cursor, replacing `replace` characters of the line suffix."""
+
+    text: str
+    replace: int = 0
+
+
+def clean(raw: str, cursor: Cursor, request: CompletionRequest) -> str | None:
+    """The span fit to show, or None when nothing useful is left."""
+    text = raw.replace("\r\n", "\n")
+    if not request.multiline:
+        text = text.split("\n", 1)[0]
+    text = _normalize_indent(text, cursor)
+    text = _cut_line_suffix_copy(text, cursor)
+    text = _cut_repeated_lines(text, cursor)
+    text = _balance_against_suffix(text, cursor, request)
+    text = _trim_trailing_whitespace(text, cursor)
+    if not text.strip() or _repeats_following(text, cursor):
+        return None
+    return text
+
+
+def fit_line_suffix(text: str, cursor: Cursor) -> Edit:
+    """Replace the auto-closed rest of the line when the span already closes what it closed."""
+    edit = Edit(text)
+    suffix = cursor.line_suffix
+    if is_auto_closed(suffix):
+        language = cursor.language or cursor.language_id
+        before = scan_lenient(cursor.line_prefix, language)
+        after = scan_lenient(text, language, before)
+        closed_before, closed_after = _closes(suffix, before), _closes(suffix, after)
+        dropped = [b and not a for b, a in zip(closed_before, closed_after, strict=True)]
+        if any(dropped):
+            kept = "".join(char for char, drop in zip(suffix, dropped, strict=True) if not drop)
+            edit = Edit(text + kept, len(suffix))
+    if "\r\n" in cursor.before[-4096:] or "\r\n" in cursor.after[:4096]:
+        edit = Edit(edit.text.replace("\n", "\r\n"), edit.replace)
+    return edit
+
+
+def _closes(suffix: str, state: ScanState) -> list[bool]:
+    """For each character of `suffix`: does it close a bracket or string open in `state`?"""
+    expected = [OPENERS[bracket] for bracket in state.stack]
+    if state.quote is not None and len(state.quote) == 1:
+        expected.append(state.quote)  # a string is always the innermost open thing
+    flags = []
+    for char in suffix:
+        matched = bool(expected) and char == expected[-1]
+        if matched:
+            expected.pop()
+        flags.append(matched)
+    return flags
+
+
+def _normalize_indent(text: str, cursor: Cursor) -> str:
+    """Re-indent lines that start a line with the document's style: tabs or spaces (Tabby#3782)."""
+    lines = text.split("\n")
+    first_starts_line = not cursor.line_prefix.strip()
+    for index, line in enumerate(lines):
+        if index == 0 and not first_starts_line:
+            continue
+        lead = _LEADING.match(line).group(0)
+        if cursor.indent_unit == "\t" and " " in lead:
+            columns = sum(TAB_WIDTH if char == "\t" else 1 for char in lead)
+            new_lead = "\t" * (columns // TAB_WIDTH) + " " * (columns % TAB_WIDTH)
+        elif cursor.indent_unit != "\t" and "\t" in lead:
+            new_lead = lead.replace("\t", cursor.indent_unit)
+        else:
+            continue
+        lines[index] = new_lead + line[len(lead) :]
+    return "\n".join(lines)
+
+
+def _trim_trailing_whitespace(text: str, cursor: Cursor) -> str:
+    """Strip spaces at line ends and trailing blank lines; keep them before a non-empty line suffix."""
+    lines = [line.rstrip() for line in text.split("\n")[:-1]] + [text.split("\n")[-1]]
+    mid_line = bool(cursor.line_suffix.strip()) and not is_auto_closed(cursor.line_suffix)
+    if not mid_line or len(lines) > 1:
+        lines[-1] = lines[-1].rstrip()
+    while len(lines) > 1 and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines)
+
+
+def _cut_line_suffix_copy(text: str, cursor: Cursor) -> str:
+    """Drop a copy of the rest of the line from the end of the span's first line (as llama.vscode does)."""
+    suffix = cursor.line_suffix
+    if not suffix.strip() or is_auto_closed(suffix):
+        return text
+    first, sep, rest = text.partition("\n")
+    for copy in (suffix, suffix.strip()):
+        if first.endswith(copy):
+            return first[: -len(copy)] + sep + rest
+    return text
+
+
+def _following(cursor: Cursor) -> list[str]:
+    return [line.strip() for line in cursor.next_lines if line.strip()]
+
+
+def _cut_repeated_lines(text: str, cursor: Cursor) -> str:
+    """Cut the span where its remaining lines repeat the lines after the cursor's line.
+
+    A cut needs the whole tail to match, or two consecutive lines: one similar-looking line is not enough
+    (twinny#471 emptied completions that way). Lines of closing brackets alone never decide: `}` may
+    close the span's own block, so _balance_against_suffix judges those.
+    """
+    lines = text.split("\n")
+    following = _following(cursor)
+    if not following:
+        return text
+    for j in range(1, len(lines)):
+        tail = [line.strip() for line in lines[j:] if line.strip()]
+        if not tail:
+            break
+        matched = tail if tail == following[: len(tail)] else tail[:2] if tail[:2] == following[:2] else []
+        if any(_WORD.search(line) for line in matched):
+            return "\n".join(lines[:j])
+    return text
+
+
+def _repeats_following(text: str, cursor: Cursor) -> bool:
+    """True when the span only retypes the lines that follow (llama.vim discards those)."""
+    if cursor.line_suffix.strip():
+        return False  # mid-line spans are judged by _cut_line_suffix_copy
+    first, *rest = text.split("\n")
+    new_lines = ([cursor.line_prefix + first] if first.strip() else []) + rest
+    shown = [line.strip() for line in new_lines if line.strip()]
+    return bool(shown) and shown == _following(cursor)[: len(shown)]
+
+
+def _balance_against_suffix(text: str, cursor: Cursor, request: CompletionRequest) -> str:
+    """Cut the span at a closer of the wrong kind, or one that closes a bracket the suffix already closes.
+
+    The brackets the span may close are those the prefix opened and the suffix does not close; an
+    auto-closed rest of the line does not count as closing, since fit_line_suffix replaces it.
+    """
+    language = cursor.language or cursor.language_id
+    before = scan_lenient(request.prefix, language)
+    suffix = request.suffix
+    if is_auto_closed(cursor.line_suffix) and suffix.startswith(cursor.line_suffix):
+        suffix = suffix[len(cursor.line_suffix) :]
+    may_close = max(0, len(before.stack) - net_closers(suffix, language))
+    result = scan(text, language, before, floor=before.depth - may_close)
+    if isinstance(result, Stop):
+        return text[: result.index]
+    return text

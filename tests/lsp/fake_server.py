@@ -1,0 +1,48 @@
+"""`mercury-lsp` with the fake engine, for end-to-end protocol tests that need no model.
+
+python fake_server.py                      # in-process fake engine
+python fake_server.py --engine ADDRESS     # the shared daemon at ADDRESS, started as fake_daemon.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from fakes import FakeEngine  # noqa: E402
+from mercury.denoiser.rpc import parse_address  # noqa: E402
+from mercury.lsp.cli import setup_logging  # noqa: E402
+from mercury.lsp.engines import InProcessEngine  # noqa: E402
+from mercury.lsp.remote import RemoteEngine  # noqa: E402
+from mercury.lsp.server import server  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--engine")
+    args = parser.parse_args()
+    setup_logging("warning", None)
+    if args.engine:
+        address = parse_address(args.engine)
+        spawn = [
+            sys.executable,
+            str(HERE / "fake_daemon.py"),
+            "--listen",
+            str(address),
+            "--idle-timeout",
+            "60",
+        ]
+        server.use_engine(RemoteEngine(address, spawn=spawn), f"fake daemon at {address}")
+    else:
+        server.use_engine(InProcessEngine("fake", loader=FakeEngine), "fake engine")
+    protocol_out = sys.stdout.buffer
+    sys.stdout = sys.stderr
+    server.start_io(sys.stdin.buffer, protocol_out)
+
+
+if __name__ == "__main__":
+    main()

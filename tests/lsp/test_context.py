@@ -1,0 +1,132 @@
+"""Request building: cursor reading in each encoding, language, mode, indentation, token windows."""
+
+from __future__ import annotations
+
+import pytest
+from mercury.lsp.config import Config, TokenBudgets
+from mercury.lsp.context import (
+    TokenCounter,
+    build_request,
+    detect_indent,
+    language_of,
+    prefix_start,
+    read_cursor,
+    suffix_end,
+    wants_multiline,
+)
+
+
+def cursor(source: str, line: int, character: int, encoding: str = "utf-16", uri: str = "file:///a.py"):
+    return read_cursor(source, line, character, encoding, uri=uri, language_id="python")
+
+
+def test_cursor_splits_the_document():
+    c = cursor("def f(x):\n    return x + 1\n", 1, 11)
+    assert (c.before, c.after) == ("def f(x):\n    return ", "x + 1\n")
+    assert (c.line_prefix, c.line_suffix, c.partial_token) == ("    return ", "x + 1", "")
+    assert c.next_lines == ("",)
+
+
+@pytest.mark.parametrize(("encoding", "column"), [("utf-16", 4), ("utf-8", 6), ("utf-32", 3)])
+def test_columns_in_each_encoding(encoding: str, column: int):
+    c = cursor("a😋é|rest\n", 0, column, encoding)
+    assert c.line_prefix == "a😋é"
+
+
+def test_crlf_and_lone_cr_are_line_breaks_but_form_feed_is_not():
+    c = cursor("x = 1\r\ny = \x0c2\rz", 1, 5)
+    assert (c.line_prefix, c.line_suffix, c.next_lines) == ("y = \x0c", "2", ("z",))
+
+
+@pytest.mark.parametrize(("line", "character"), [(5, 0), (0, 99), (-1, 0), (0, -1)])
+def test_positions_outside_the_document_give_none(line: int, character: int):
+    assert cursor("one\ntwo\n", line, character) is None
+
+
+def test_the_empty_line_after_the_last_break_is_valid():
+    c = cursor("one\n", 1, 0)
+    assert (c.before, c.after) == ("one\n", "")
+
+
+def test_partial_token():
+    assert cursor("total = pri", 0, 11).partial_token == "pri"
+    assert cursor("foo(", 0, 4).partial_token == ""
+
+
+@pytest.mark.parametrize(
+    ("language_id", "uri", "expected"),
+    [
+        ("python", "file:///x", "python"),
+        ("typescriptreact", "file:///x", "tsx"),
+        ("", "file:///src/main.rs", "rust"),
+        ("plaintext", "file:///a/b.HPP", "cpp"),
+        ("markdown", "file:///README.md", None),
+    ],
+)
+def test_language_from_id_then_extension(language_id: str, uri: str, expected: str | None):
+    assert language_of(language_id, uri) == expected
+
+
+@pytest.mark.parametrize(
+    ("line_prefix", "line_suffix", "multiline"),
+    [
+        ("def f(x):", "", True),  # block header: its body
+        ("    ", "", True),  # empty line: statements
+        ("if (x) {", "}", True),  # header with an auto-closed brace
+        ("    return x", "", False),  # end of a statement: the rest of the line
+        ("print(", ")", False),  # inside a call, only auto-closed text after it
+        ("x = foo(", "a, b)", False),  # mid-line
+    ],
+)
+def test_single_or_multi_line_from_the_cursor(line_prefix: str, line_suffix: str, multiline: bool):
+    assert wants_multiline(line_prefix, line_suffix, "auto") is multiline
+    assert wants_multiline(line_prefix, line_suffix, "always") is True
+    assert wants_multiline(line_prefix, line_suffix, "never") is False
+
+
+def test_indentation_style():
+    assert detect_indent("def f():\n\tif x:\n\t\treturn 1\n") == "\t"
+    assert detect_indent("def f():\n  if x:\n    return 1\n") == "  "
+    assert detect_indent("x = 1\n") == "    "
+
+
+def _char_counter() -> TokenCounter:
+    """A tokenizer with one token per character, so budgets are easy to reason about."""
+    return TokenCounter(lambda text: [(i, i + 1) for i in range(len(text))])
+
+
+def test_prefix_window_is_whole_lines_within_budget():
+    before = "".join(f"line{i}\n" for i in range(10)) + "cur"  # 6 chars a line
+    start = prefix_start(before, 20, _char_counter(), None)
+    assert before[start:] == "line8\nline9\ncur"  # fills 3/4 of the budget, from a line start
+    assert len(before[start:]) <= 20
+
+
+def test_prefix_window_keeps_its_anchor_while_typing():
+    counter = _char_counter()
+    before = "".join(f"line{i}\n" for i in range(10)) + "cur"
+    start = prefix_start(before, 20, counter, None)
+    assert prefix_start(before + "sor", 20, counter, start) == start  # typing appends: same start
+    assert prefix_start(before + "sor = 12345", 20, counter, start) > start  # over budget: moves
+
+
+def test_suffix_window_ends_at_a_line_end():
+    after = "rest\n" + "".join(f"next{i}\n" for i in range(10))
+    end = suffix_end(after, 14, _char_counter())
+    assert after[:end] == "rest\nnext0\n"
+
+
+def test_estimating_counter_without_a_tokenizer():
+    counter = TokenCounter()
+    assert counter.count("abcdef") == 2
+    assert counter.tail_start("x" * 30, 4) == 18
+
+
+def test_build_request():
+    c = cursor("import os\n\ndef f(x):\n    \n\nprint(f(1))\n", 3, 4)
+    config = Config(tau=0.8, tokens=TokenBudgets(single=10, multi=99))
+    request, anchor = build_request(c, config, _char_counter())
+    assert request.prefix == "import os\n\ndef f(x):\n    "
+    assert request.suffix == "\n\nprint(f(1))\n"
+    assert (request.language, request.multiline, request.max_tokens, request.tau) == ("python", True, 99, 0.8)
+    assert (request.cache_key, anchor) == ("file:///a.py", 0)

@@ -1,0 +1,168 @@
+"""End-to-end over stdio with the shipped model: `mercury-lsp --model coder-mini`, as an editor runs it.
+
+What a suggestion says depends on the model; these tests check what the server must do with it: the
+range, cancellation (-32800), the typed-through cache, the popup fallback, bad positions, and two
+servers sharing one engine daemon. `find_suggestion` tries a few everyday prompts and uses the first
+one the model completes, so a retrained model does not break the tests by changing its answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from mercury.denoiser.rpc import Address, Connection, open_stream
+from mercury.denoiser.service import lock_path
+from mercury.models import available_models
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import LanguageClient
+
+from .client import (
+    cancel,
+    capabilities,
+    inline,
+    inline_params,
+    insert,
+    lsp_session,
+    open_doc,
+    start_inline,
+    stats,
+    wait_until,
+)
+
+MODEL = "coder-mini"
+SERVER = [str(Path(sys.executable).parent / "mercury-lsp"), "--model", MODEL, "--log-level", "warning"]
+PROMPTS = [  # each completed at its end
+    "def add(a, b):\n    return ",
+    'if __name__ == "__main__":\n    ',
+    "import os\nimport sys\n\n\ndef main():\n    ",
+    "for i in range(10):\n    print(",
+    "class Point:\n    def __init__(self, x, y):\n        self.x = x\n        ",
+    "numbers = [1, 2, 3]\ntotal = 0\nfor n in numbers:\n    total",
+]
+
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.slow,
+    pytest.mark.skipif(MODEL not in available_models(), reason=f"models/{MODEL} is not built yet"),
+]
+
+
+async def find_suggestion(client: LanguageClient) -> tuple[str, types.Position, types.InlineCompletionItem]:
+    """The first prompt the model completes: its uri, the cursor, and the item."""
+    for index, text in enumerate(PROMPTS):
+        uri = f"file:///work/prompt{index}.py"
+        open_doc(client, uri, text)
+        lines = text.split("\n")
+        here = types.Position(line=len(lines) - 1, character=len(lines[-1]))
+        result = await inline(client, uri, here.line, here.character)
+        if result.items:
+            return uri, here, result.items[0]
+    pytest.fail(f"{MODEL} completed none of {len(PROMPTS)} everyday prompts")
+
+
+async def test_inline_completion_at_the_cursor():
+    async with lsp_session(SERVER) as client:
+        assert client.init_result.capabilities.inline_completion_provider is not None
+        _, here, item = await find_suggestion(client)
+        assert item.insert_text.strip()
+        assert item.range.start.line == item.range.end.line == here.line
+        assert item.range.start.character <= here.character == item.range.end.character
+        report = await stats(client)
+        assert report["engine"]["state"] == "ready" and report["engine"]["name"] == MODEL
+
+
+async def test_cancellation_is_answered_with_request_cancelled():
+    async with lsp_session(SERVER) as client:
+        open_doc(client, "file:///work/long.py", "def long_function(a, b, c):\n\n")
+        await inline(client, "file:///work/long.py", 0, 4)  # the model is loaded and warm
+        msg_id, pending = start_inline(client, inline_params("file:///work/long.py", 1, 0))
+        cancel(client, msg_id)
+        with pytest.raises(JsonRpcException) as caught:
+            await pending
+        assert caught.value.code == -32800
+        await wait_until(lambda: _count(client, "cancelled", 1), "the cancellation to be counted")
+        assert isinstance((await inline(client, "file:///work/long.py", 1, 0)).items, list | tuple)
+
+
+async def test_typing_through_a_suggestion_is_answered_from_the_cache():
+    async with lsp_session(SERVER) as client:
+        uri, here, item = await find_suggestion(client)
+        typed_word = here.character - item.range.start.character
+        rest = item.insert_text[typed_word:]
+        if len(rest) < 2 or item.range.end != here or "\n" in rest[:1]:
+            pytest.skip(f"the suggestion {item.insert_text!r} is too short to type through")
+        calls = (await stats(client))["counts"]["engine_calls"]
+        insert(client, uri, 2, here.line, here.character, rest[0])
+        result = await inline(client, uri, here.line, here.character + 1)
+        (again,) = result.items
+        assert again.insert_text.endswith(rest[1:])
+        counts = (await stats(client))["counts"]
+        assert counts["engine_calls"] == calls and counts["typed_through"] == 1
+
+
+async def test_completion_fallback_for_clients_without_inline_support():
+    async with lsp_session(SERVER, caps=capabilities(inline=False)) as client:
+        for index, text in enumerate(PROMPTS):
+            uri = f"file:///work/popup{index}.py"
+            open_doc(client, uri, text)
+            lines = text.split("\n")
+            here = types.Position(line=len(lines) - 1, character=len(lines[-1]))
+            result = await client.text_document_completion_async(
+                types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=here)
+            )
+            if result.items:
+                (item,) = result.items
+                assert item.text_edit.range.end == here and item.text_edit.new_text.strip()
+                return
+        pytest.fail(f"{MODEL} completed none of the prompts through textDocument/completion")
+
+
+async def test_bad_positions_are_answered_without_a_crash():
+    async with lsp_session(SERVER) as client:
+        open_doc(client, "file:///work/x.py", "x = 1\n")
+        assert await inline(client, "file:///work/x.py", 40, 0) is None
+        assert await inline(client, "file:///work/x.py", 0, 80) is None
+        assert await inline(client, "file:///work/unknown.py", 0, 0) is None
+        assert (await stats(client))["engine"]["state"] in ("loading", "ready")
+
+
+async def test_two_servers_share_one_engine_daemon():
+    folder = tempfile.mkdtemp(prefix="mercury-e2e-", dir="/tmp")
+    address = Address(path=os.path.join(folder, "engine.sock"))
+    command = [*SERVER, "--engine", str(address)]
+    try:
+        async with lsp_session(command) as first, lsp_session(command) as second:
+            for client in (first, second):
+                open_doc(client, "file:///work/shared.py", PROMPTS[0])
+                result = await inline(client, "file:///work/shared.py", 1, 11)
+                assert isinstance(result.items, list | tuple)
+                assert (await stats(client))["engine"]["name"] == MODEL
+            daemon = await _daemon_stats(address)
+            assert daemon["clients"] >= 3 and daemon["served"] >= 2  # two servers and this probe
+    finally:
+        if lock_path(address).exists():
+            os.kill(int(lock_path(address).read_text().split()[0]), signal.SIGTERM)  # spawned for this test
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def _daemon_stats(address: Address) -> dict:
+    connection = Connection(*await open_stream(address))
+    reader = asyncio.ensure_future(connection.run())
+    try:
+        await connection.request("hello", {"client": "test"})
+        return await connection.request("stats")
+    finally:
+        await connection.close()
+        await reader
+
+
+async def _count(client: LanguageClient, name: str, n: int) -> bool:
+    return (await stats(client))["counts"].get(name, 0) == n
