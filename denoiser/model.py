@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,6 +22,10 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+WEIGHTS_FILE = "model.safetensors"
+SHARD_NAME = "model-{index:05d}-of-{count:05d}.safetensors"  # the Hugging Face convention
+_SHARD_RE = re.compile(r"model-(\d{5})-of-(\d{5})\.safetensors")
 
 
 @dataclass(kw_only=True)
@@ -207,21 +212,64 @@ class Denoiser(nn.Module):
             values.append(new_v if past_v is None else torch.cat((past_v, new_v), dim=2))
         return x, KVCache(keys, values)
 
-    def save(self, folder: str | Path) -> None:
+    def save(
+        self, folder: str | Path, dtype: torch.dtype | None = None, max_shard_bytes: int = 0
+    ) -> list[Path]:
+        """Write config.json and the weights (in `dtype`, default as trained): one model.safetensors, or
+        shards model-0000k-of-0000N.safetensors of at most max_shard_bytes of tensor data each (for
+        transports that limit file sizes). Weight files of the other layout are removed."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.cfg.save(folder / "config.json")
-        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+        state = {k: v.detach().to("cpu", dtype or v.dtype).contiguous() for k, v in self.state_dict().items()}
+        groups = _shard_groups(state, max_shard_bytes)
+        n = len(groups)
+        names = [WEIGHTS_FILE] if n == 1 else [SHARD_NAME.format(index=i + 1, count=n) for i in range(n)]
+        for stale in [folder / WEIGHTS_FILE, *folder.glob("model-*-of-*.safetensors")]:
+            if stale.name not in names:
+                stale.unlink(missing_ok=True)
+        for name, group in zip(names, groups, strict=True):
+            save_file(group, str(folder / name), metadata={"format": "pt"})
+        return [folder / name for name in names]
 
     @classmethod
     def load(cls, folder: str | Path, dtype: torch.dtype = torch.float32) -> Denoiser:
-        """Rebuild from config.json + model.safetensors (never pickle)."""
+        """Rebuild from config.json + model.safetensors or its shards (never pickle)."""
         folder = Path(folder)
         model = cls(ModelConfig.load(folder / "config.json"))
-        state = load_file(str(folder / "model.safetensors"))
+        state = {}
+        for path in weight_files(folder):
+            state.update(load_file(str(path)))
         model.load_state_dict({k: v.to(torch.float32) for k, v in state.items()})
         return model.to(dtype).eval()
+
+
+def weight_files(folder: Path) -> list[Path]:
+    """model.safetensors, else the complete shard set in order; FileNotFoundError when neither exists."""
+    if (folder / WEIGHTS_FILE).is_file():
+        return [folder / WEIGHTS_FILE]
+    found = sorted(p for p in folder.glob("model-*-of-*.safetensors") if _SHARD_RE.fullmatch(p.name))
+    if not found:
+        raise FileNotFoundError(f"{folder} has no {WEIGHTS_FILE} and no model-*-of-*.safetensors shards")
+    count = int(_SHARD_RE.fullmatch(found[0].name).group(2))
+    expected = [folder / SHARD_NAME.format(index=i + 1, count=count) for i in range(count)]
+    if found != expected:
+        raise FileNotFoundError(f"{folder}: shards {[p.name for p in found]} are not a set of {count}")
+    return expected
+
+
+def _shard_groups(state: dict[str, torch.Tensor], max_bytes: int) -> list[dict[str, torch.Tensor]]:
+    """Tensors packed in order into groups of at most max_bytes (a larger tensor gets a group alone)."""
+    groups: list[dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for name, tensor in state.items():
+        nbytes = tensor.numel() * tensor.element_size()
+        if max_bytes and groups[-1] and size + nbytes > max_bytes:
+            groups.append({})
+            size = 0
+        groups[-1][name] = tensor
+        size += nbytes
+    return groups
 
 
 def step_mask(n_past: int, n_clean: int, n_canvas: int, device=None) -> torch.Tensor:

@@ -103,8 +103,9 @@ class BlockDiffusionSampler:
             if cancelled():
                 out.stop_reason = "cancelled"
                 return None, cache
-            clean = torch.tensor([pending], dtype=torch.long)
-            ids = torch.tensor([canvas.tokens], dtype=torch.long)
+            device = model_device(self.model)  # read each time: the model may have moved
+            clean = torch.tensor([pending], dtype=torch.long, device=device)
+            ids = torch.tensor([canvas.tokens], dtype=torch.long, device=device)
             hidden, cache = self.model.extend(cache, clean, ids)
             pending = []
             out.steps += 1
@@ -126,7 +127,7 @@ class BlockDiffusionSampler:
             logits[pos, list(tokens)] = NEG_INF
         probs = torch.softmax(logits, dim=-1)
         conf, top = probs.max(dim=-1)
-        return conf, top
+        return conf.cpu(), top.cpu()  # read one by one below: one device sync here, not one per read
 
     def _vetoes(self, canvas, top, previous_ids, constraint) -> set[int]:
         """Open positions whose proposal lies in a syntax error that the draft introduces."""
@@ -188,6 +189,12 @@ class BlockDiffusionSampler:
         return text
 
 
+def model_device(model) -> torch.device:
+    """The device of the model's weights; the CPU for stand-ins that have none."""
+    embed = getattr(model, "embed", None)
+    return embed.weight.device if embed is not None else torch.device("cpu")
+
+
 def longest_accepted(tok: CodeTokenizer, ids: list[int], constraint: SpanConstraint, multiline: bool):
     """The longest prefix of `ids`, cut at a token boundary, that adds no syntax error (maybe empty)."""
     for k in range(len(ids) - 1, 0, -1):
@@ -216,7 +223,8 @@ class GreedySampler:
             if cancelled():
                 out.stop_reason = "cancelled"
                 return out
-            hidden, cache = self.model.extend(cache, torch.tensor([step_ids], dtype=torch.long), None)
+            step = torch.tensor([step_ids], dtype=torch.long, device=model_device(self.model))
+            hidden, cache = self.model.extend(cache, step, None)
             out.steps += 1
             if out.cache is None:
                 out.cache = cache.truncated(context_len)

@@ -184,7 +184,7 @@ class Trainer:
                 self.sampler.texts, self.tok, self.policy, self.cfg, self.model.cfg, self.step
             )
             loader = torch.utils.data.DataLoader(
-                stream, batch_size=None, num_workers=self.cfg.loader_workers, prefetch_factor=4
+                stream, batch_size=None, num_workers=self.cfg.loader_workers, prefetch_factor=2
             )
             self._stream = iter(loader)
         return next(self._stream)

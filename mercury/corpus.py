@@ -29,7 +29,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from mercury import parsecheck
 from mercury.corpus_sources import Source, SourceFile, cpython_stdlib
 from mercury.dedup import NearDuplicateIndex, text_digest
 
@@ -83,6 +82,8 @@ def syntax_ok(text: str, language: str) -> bool:
             except (SyntaxError, ValueError, RecursionError):
                 return False
         return True
+    from mercury import parsecheck  # tree-sitter only here: a Python-only corpus builds without it
+
     return parsecheck.error_count(text, language) <= 1 + text.count("\n") // 100
 
 

@@ -91,9 +91,10 @@ class NearDuplicateIndex:
     def _band_keys(self, sig: np.ndarray) -> list[bytes]:
         return [sig[i * self.rows : (i + 1) * self.rows].tobytes() for i in range(self.bands)]
 
-    def find(self, text: str) -> tuple[str | None, np.ndarray]:
-        """(key of a kept near-duplicate or None, this text's signature)."""
-        sig = self.hasher.signature(shingle_hashes(text))
+    def find(self, text: str, signature: np.ndarray | None = None) -> tuple[str | None, np.ndarray]:
+        """(key of a kept near-duplicate or None, this text's signature). A `signature` computed
+        elsewhere with this index's hasher (a worker process) saves computing it again."""
+        sig = self.hasher.signature(shingle_hashes(text)) if signature is None else signature
         seen: set[int] = set()
         for band, key in zip(self.buckets, self._band_keys(sig), strict=True):
             for idx in band.get(key, ()):
@@ -104,9 +105,9 @@ class NearDuplicateIndex:
                     return self.keys[idx], sig
         return None, sig
 
-    def add_if_new(self, key: str, text: str) -> str | None:
+    def add_if_new(self, key: str, text: str, signature: np.ndarray | None = None) -> str | None:
         """Index `text` under `key` and return None, or return the key it nearly duplicates."""
-        dup, sig = self.find(text)
+        dup, sig = self.find(text, signature)
         if dup is not None:
             return dup
         idx = len(self.signatures)
