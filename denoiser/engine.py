@@ -6,6 +6,8 @@ dataclasses (api.py); tensors never leave this module.
 
 from __future__ import annotations
 
+import importlib.util
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -13,13 +15,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from mercury.models import resolve_model
+from mercury.models import ModelNotFound, resolve_model
+from safetensors import safe_open
 
 from .api import CompletionRequest, CompletionResult, ConstraintFactory, never_cancelled
-from .model import Denoiser, KVCache
+from .model import Denoiser, KVCache, ModelConfig, Stepper, weight_files
 from .objective import context_ids
+from .onnx_backend import ONNX_FILES
 from .sampler import BlockDiffusionSampler, GreedySampler, SpanSettings
 from .tokenizer import CodeTokenizer
+
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 
 
 class ContextCache:
@@ -63,9 +69,14 @@ class Engine:
     """A model ready to fill spans. Thread-safe: one lock serialises the CPU-bound work."""
 
     def __init__(
-        self, folder: Path, model: Denoiser, tok: CodeTokenizer, constraints: ConstraintFactory | None
+        self,
+        folder: Path,
+        model: Stepper,
+        tok: CodeTokenizer,
+        constraints: ConstraintFactory | None,
+        backend: str,
     ):
-        self.folder, self.model, self.tok = folder, model, tok
+        self.folder, self.model, self.tok, self.backend = folder, model, tok, backend
         self.constraints = constraints
         self.cache = ContextCache()
         sampler_cls = BlockDiffusionSampler if model.cfg.objective == "diffusion" else GreedySampler
@@ -74,23 +85,41 @@ class Engine:
 
     @classmethod
     def load(
-        cls, model: str, *, device: str = "cpu", constrained: bool = True, threads: int | None = None
+        cls,
+        model: str,
+        *,
+        device: str = "cpu",
+        constrained: bool = True,
+        threads: int | None = None,
+        backend: str = "auto",
     ) -> Engine:
-        """Load a registry name or a model directory (raises mercury.models.ModelNotFound)."""
+        """Load a registry name or a model directory (raises mercury.models.ModelNotFound).
+
+        backend: "torch", "onnx" (fp32 graph), "onnx-int8", or "auto" (the default chosen by
+        measurement, see BENCHMARKS.md: ONNX int8 where its files and onnxruntime are present).
+        """
         folder = resolve_model(model)
         if threads:
             torch.set_num_threads(threads)
-        net = Denoiser.load(folder).to(device)
+        backend = _choose_backend(folder, backend, device)
         tok = CodeTokenizer.load(folder / "tokenizer.json")
+        if backend == "torch":
+            net = Denoiser.load(folder).to(device)
+        else:
+            from .onnx_backend import OnnxStepper
+
+            precision = "int8" if backend == "onnx-int8" else "fp32"
+            net = OnnxStepper(folder, ModelConfig.load(folder / "config.json"), precision, threads)
         factory = _syntax_constraints() if constrained else None
-        return cls(folder, net, tok, factory)
+        return cls(folder, net, tok, factory, backend)
 
     def info(self) -> dict:
         cfg = self.model.cfg
         return {
             "name": self.folder.name,
             "path": str(self.folder),
-            "parameters": self.model.num_parameters(),
+            "backend": self.backend,
+            "parameters": parameter_count(self.folder),
             "block_length": cfg.block_length,
             "objective": cfg.objective,
             "vocab_size": cfg.vocab_size,
@@ -183,6 +212,34 @@ def _fit_lines(
     absolute = first_line + start
     start += -absolute % LINE_QUANTUM  # move the cut down to a document line index divisible by the quantum
     return lines[min(start, len(lines) - 1) :]
+
+
+def _choose_backend(folder: Path, backend: str, device: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    if backend != "auto":
+        if backend.startswith("onnx") and not (folder / ONNX_FILES[backend_precision(backend)]).is_file():
+            raise ModelNotFound(
+                f"{folder} has no {ONNX_FILES[backend_precision(backend)]}: run `mercury export {folder}`"
+            )
+        return backend
+    if device != "cpu" or importlib.util.find_spec("onnxruntime") is None:
+        return "torch"
+    return "onnx-int8" if (folder / ONNX_FILES["int8"]).is_file() else "torch"
+
+
+def backend_precision(backend: str) -> str:
+    return "int8" if backend == "onnx-int8" else "fp32"
+
+
+def parameter_count(folder: Path) -> int:
+    """Parameters stored in the weight files, read from their headers (no weights loaded)."""
+    total = 0
+    for path in weight_files(folder):
+        with safe_open(str(path), framework="pt") as f:
+            for name in f.keys():
+                total += math.prod(f.get_slice(name).get_shape())
+    return total
 
 
 def _syntax_constraints() -> ConstraintFactory | None:

@@ -17,6 +17,7 @@ import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -71,6 +72,19 @@ class ModelConfig:
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+class Stepper(Protocol):
+    """What the samplers need of a network: its config and one cached denoising step.
+
+    Implemented by Denoiser (PyTorch) and onnx_backend.OnnxStepper (ONNX Runtime).
+    """
+
+    cfg: ModelConfig
+
+    def step_logits(
+        self, cache, clean: list[int], canvas: list[int] | None
+    ) -> tuple[torch.Tensor, object]: ...
 
 
 class KVCache:
@@ -211,6 +225,19 @@ class Denoiser(nn.Module):
             keys.append(new_k if past_k is None else torch.cat((past_k, new_k), dim=2))
             values.append(new_v if past_v is None else torch.cat((past_v, new_v), dim=2))
         return x, KVCache(keys, values)
+
+    @torch.inference_mode()
+    def step_logits(
+        self, cache: KVCache | None, clean: list[int], canvas: list[int] | None
+    ) -> tuple[torch.Tensor, KVCache]:
+        """The samplers' step: float CPU logits of the canvas (L, V), or of the last clean token (V,)
+        when `canvas` is None, and the cache extended by `clean`."""
+        device = self.embed.weight.device
+        clean_ids = torch.tensor([clean], dtype=torch.long, device=device).reshape(1, len(clean))
+        canvas_ids = None if canvas is None else torch.tensor([canvas], dtype=torch.long, device=device)
+        hidden, cache = self.extend(cache, clean_ids, canvas_ids)
+        rows = hidden[0, len(clean) :] if canvas is not None else hidden[0, -1]
+        return self.logits(rows).float().cpu(), cache
 
     def save(
         self, folder: str | Path, dtype: torch.dtype | None = None, max_shard_bytes: int = 0

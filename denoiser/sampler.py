@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .api import SpanConstraint
-from .model import Denoiser, KVCache
+from .model import KVCache, Stepper
 from .tokenizer import CodeTokenizer
 
 NEG_INF = float("-inf")
@@ -59,7 +59,7 @@ class _Canvas:
 
 
 class BlockDiffusionSampler:
-    def __init__(self, model: Denoiser, tok: CodeTokenizer):
+    def __init__(self, model: Stepper, tok: CodeTokenizer):
         self.model, self.tok = model, tok
         self.L = model.cfg.block_length
         forbidden = [tok.pad_id, tok.mask_id, tok.suf_id, tok.pre_id, tok.mid_id]
@@ -103,13 +103,10 @@ class BlockDiffusionSampler:
             if cancelled():
                 out.stop_reason = "cancelled"
                 return None, cache
-            device = model_device(self.model)  # read each time: the model may have moved
-            clean = torch.tensor([pending], dtype=torch.long, device=device)
-            ids = torch.tensor([canvas.tokens], dtype=torch.long, device=device)
-            hidden, cache = self.model.extend(cache, clean, ids)
+            logits, cache = self.model.step_logits(cache, pending, canvas.tokens)
             pending = []
             out.steps += 1
-            conf, top = self._proposals(hidden[0, clean.shape[1] :], canvas)
+            conf, top = self._proposals(logits, canvas)
             vetoed = self._vetoes(canvas, top, out.ids, constraint)
             out.vetoed += len(vetoed)
             committed = self._commit(canvas, conf, top, vetoed, settings.tau)
@@ -119,15 +116,14 @@ class BlockDiffusionSampler:
                 return end, cache
         return self._force_finish(canvas, conf, top, settings.multiline), cache
 
-    def _proposals(self, hidden: torch.Tensor, canvas: _Canvas) -> tuple[torch.Tensor, torch.Tensor]:
-        """Top proposal and its probability at every canvas position: (L,), (L,)."""
-        logits = self.model.logits(hidden).float()
+    def _proposals(self, logits: torch.Tensor, canvas: _Canvas) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top proposal and its probability at every canvas position from logits (L, V): (L,), (L,)."""
         logits[:, self._forbidden] = NEG_INF
         for pos, tokens in canvas.banned.items():
             logits[pos, list(tokens)] = NEG_INF
         probs = torch.softmax(logits, dim=-1)
         conf, top = probs.max(dim=-1)
-        return conf.cpu(), top.cpu()  # read one by one below: one device sync here, not one per read
+        return conf, top
 
     def _vetoes(self, canvas, top, previous_ids, constraint) -> set[int]:
         """Open positions whose proposal lies in a syntax error that the draft introduces."""
@@ -189,12 +185,6 @@ class BlockDiffusionSampler:
         return text
 
 
-def model_device(model) -> torch.device:
-    """The device of the model's weights; the CPU for stand-ins that have none."""
-    embed = getattr(model, "embed", None)
-    return embed.weight.device if embed is not None else torch.device("cpu")
-
-
 def longest_accepted(tok: CodeTokenizer, ids: list[int], constraint: SpanConstraint, multiline: bool):
     """The longest prefix of `ids`, cut at a token boundary, that adds no syntax error (maybe empty)."""
     for k in range(len(ids) - 1, 0, -1):
@@ -208,7 +198,7 @@ def longest_accepted(tok: CodeTokenizer, ids: list[int], constraint: SpanConstra
 class GreedySampler:
     """The autoregressive baseline's decoder: greedy, one token per forward pass, with a KV cache."""
 
-    def __init__(self, model: Denoiser, tok: CodeTokenizer):
+    def __init__(self, model: Stepper, tok: CodeTokenizer):
         self.model, self.tok = model, tok
         self._forbidden = torch.tensor([tok.pad_id, tok.mask_id, tok.suf_id, tok.pre_id, tok.mid_id])
 
@@ -223,12 +213,10 @@ class GreedySampler:
             if cancelled():
                 out.stop_reason = "cancelled"
                 return out
-            step = torch.tensor([step_ids], dtype=torch.long, device=model_device(self.model))
-            hidden, cache = self.model.extend(cache, step, None)
+            logits, cache = self.model.step_logits(cache, step_ids, None)
             out.steps += 1
             if out.cache is None:
                 out.cache = cache.truncated(context_len)
-            logits = self.model.logits(hidden[0, -1]).float()
             logits[self._forbidden] = NEG_INF
             nxt = int(logits.argmax())
             if nxt == self.tok.eom_id:

@@ -9,6 +9,11 @@ import sys
 # should not pay for training code, and `--help` should not import torch.
 SUBCOMMANDS = {
     "train": ("mercury.denoiser.train", "main", "train a block-diffusion coder (or the AR baseline)"),
+    "export": (
+        "mercury.denoiser.onnx_backend",
+        "main",
+        "write ONNX graphs (fp32 and int8) beside a model's weights",
+    ),
     "complete": ("mercury.denoiser.complete", "main", "fill a span from the command line"),
     "corpus": (
         "mercury.corpus",

@@ -9,38 +9,29 @@ TOK = train_tokenizer(["alpha beta gamma\nreturn value\n"] * 10, vocab_size=280)
 
 
 class ScriptedNet:
-    """Stands in for Denoiser: proposes `script[i]` at canvas position i with confidence `conf[i]`.
-
-    Hidden states are the logits themselves; `logits()` passes them through.
-    """
+    """Stands in for Denoiser: proposes `script[i]` at canvas position i with confidence `conf[i]`."""
 
     def __init__(self, script: list[int], conf: list[float], block_length: int = 4):
         self.cfg = type("Cfg", (), {"block_length": block_length})()
         self.script, self.conf = script, conf
         self.canvas_calls = 0
 
-    def extend(self, cache, clean, canvas):
-        n = (cache.length if cache else 0) + clean.shape[1]
+    def step_logits(self, cache, clean, canvas):
+        n = (cache.length if cache else 0) + len(clean)
         new_cache = KVCache([torch.zeros(1, 1, n, 1)], [torch.zeros(1, 1, n, 1)])
-        block = self.canvas_calls_block(cache, clean)
-        L = canvas.shape[1]
-        logits = torch.full((1, clean.shape[1] + L, TOK.vocab_size), -20.0)
+        block = (
+            max(0, n - 3) // self.cfg.block_length
+        )  # blocks finished = clean growth past the 3-token context
+        L = len(canvas)
+        logits = torch.full((L, TOK.vocab_size), -20.0)
         for i in range(L):
             j = block * L + i
             token = self.script[j] if j < len(self.script) else TOK.eom_id
             conf = self.conf[j] if j < len(self.conf) else 0.99
-            logits[0, clean.shape[1] + i, token] = _logit_for(conf)
-            logits[0, clean.shape[1] + i, TOK.encode("gamma")[0]] = 0.0  # a runner-up proposal
+            logits[i, token] = _logit_for(conf)
+            logits[i, TOK.encode("gamma")[0]] = 0.0  # a runner-up proposal
         self.canvas_calls += 1
         return logits, new_cache
-
-    def canvas_calls_block(self, cache, clean):
-        # block index = generated tokens so far / L, read off the clean stream's growth beyond the context
-        n = (cache.length if cache else 0) + clean.shape[1]
-        return max(0, (n - 3)) // self.cfg.block_length
-
-    def logits(self, hidden):
-        return hidden
 
 
 def _logit_for(p: float) -> float:
