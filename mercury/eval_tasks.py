@@ -3,6 +3,9 @@
 Every builder is deterministic: the same inputs and seed give the same tasks in the same order, so
 reports from different models and days compare task for task. Formats and official scoring of the
 public sets are described in ../shared/eval-data/DATA.md.
+
+Every task's `language` is a tree-sitter language name of mercury.syntax (python, go, rust,
+javascript, cpp, java), so a request built from it is constrained by that language's grammar.
 """
 
 from __future__ import annotations
@@ -10,11 +13,15 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 SAFIM_SPLITS = {"block": True, "control": False, "api": False}  # split -> multiline request
 MAX_TOKENS = {True: 128, False: 48}  # budget per request, by multiline
+HELDOUT_KINDS = ("single-line", "multi-line", "random-span")
+HELDOUT_LANGUAGES = ("python", "go", "rust")  # the languages of /work/data/corpus-multi
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,8 @@ def subsample(tasks: list[FimTask], limit: int | None, seed: int) -> list[FimTas
 
 
 def load_heldout(corpus_dir: Path, language: str = "python") -> list[dict]:
-    """Held-out records of one language, sorted by (source, path) so shard order cannot matter."""
+    """Held-out records of one language, sorted by (source, path) so shard order cannot matter.
+    /work/data/corpus has Python only; /work/data/corpus-multi has Python, Go and Rust."""
     records = []
     for shard in sorted(Path(corpus_dir, "heldout").glob("*.jsonl")):
         with open(shard, encoding="utf-8") as f:
@@ -80,7 +88,13 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _single_line_cut(text: str, rng: random.Random) -> tuple[int, int] | None:
+def heldout_set_name(language: str, kind: str) -> str:
+    """The set's name: heldout-single-line for Python (the name reports have always used), else
+    heldout-go-single-line and the like."""
+    return f"heldout-{kind}" if language == "python" else f"heldout-{language}-{kind}"
+
+
+def _single_line_cut(text: str, rng: random.Random, language: str) -> tuple[int, int] | None:
     """A middle that is the rest of a line from a random cut inside it, or (half the time) the
     whole line with its indentation; lines without code are skipped."""
     spans = [(a, b) for a, b in _line_spans(text) if len(text[a:b].strip()) >= 4]
@@ -93,11 +107,16 @@ def _single_line_cut(text: str, rng: random.Random) -> tuple[int, int] | None:
     return rng.randint(a + indent, b - 1), b
 
 
-def _multi_line_cut(text: str, rng: random.Random) -> tuple[int, int] | None:
-    """A whole block body of 2-8 lines (the lines after one ending in ':' that are indented
-    deeper), or else 2-6 consecutive lines. The middle spans whole lines, indentation included."""
+def _multi_line_cut(text: str, rng: random.Random, language: str) -> tuple[int, int] | None:
+    """A whole block body of 2-8 lines (the lines after a block opener that are indented deeper:
+    one ending in ':' in Python, in '{' elsewhere), or else 2-6 consecutive lines. The middle
+    spans whole lines, indentation included. Brace languages here are gofmt/rustfmt-formatted,
+    so indentation marks their blocks as well as it does Python's."""
     lines, spans = text.split("\n"), _line_spans(text)
-    openers = [i for i, line in enumerate(lines[:-1]) if line.rstrip().endswith(":") and lines[i + 1].strip()]
+    opener = ":" if language == "python" else "{"
+    openers = [
+        i for i, line in enumerate(lines[:-1]) if line.rstrip().endswith(opener) and lines[i + 1].strip()
+    ]
     rng.shuffle(openers)
     for i in openers[:20]:
         end = _block_end(lines, i)
@@ -125,7 +144,7 @@ def _depth(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
-def _random_span_cut(text: str, rng: random.Random) -> tuple[int, int] | None:
+def _random_span_cut(text: str, rng: random.Random, language: str) -> tuple[int, int] | None:
     """A character span of 4-120 characters anywhere with some non-space content."""
     if len(text) < 200:
         return None
@@ -142,16 +161,17 @@ _CUTTERS = {
 
 
 def heldout_tasks(records: list[dict], kind: str, n: int, seed: int) -> list[FimTask]:
-    """`n` tasks of `kind` from held-out files: file uniform, position per the kind's cutter.
-    Each (kind, index) draws from its own seeded stream, so raising n keeps the first tasks."""
+    """`n` tasks of `kind` from held-out files (all of one language): file uniform, position per
+    the kind's cutter. Each (kind, index) draws from its own seeded stream, so raising n keeps
+    the first tasks."""
     cutter, multiline = _CUTTERS[kind]
     tasks, seen = [], set()
     for i in range(n * 4):  # cutters may decline a file or repeat a cut; stop after n new tasks
         if len(tasks) == n or not records:
             break
-        rng = random.Random(f"{seed}/{kind}/{i}")
+        rng = random.Random(_stream(seed, kind, i, records[0]["language"]))
         rec = rng.choice(records)
-        span = cutter(rec["text"], rng)
+        span = cutter(rec["text"], rng, rec["language"])
         if span is None:
             continue
         a, b = span
@@ -161,7 +181,7 @@ def heldout_tasks(records: list[dict], kind: str, n: int, seed: int) -> list[Fim
         seen.add(task_id)
         tasks.append(
             FimTask(
-                f"heldout-{kind}",
+                heldout_set_name(rec["language"], kind),
                 f"{rec['path']}:{a}-{b}",
                 rec["language"],
                 text[:a],
@@ -171,6 +191,12 @@ def heldout_tasks(records: list[dict], kind: str, n: int, seed: int) -> list[Fim
             )
         )
     return tasks
+
+
+def _stream(seed: int, kind: str, i: int, language: str) -> str:
+    """Seed of task i's random stream. Python keeps the stream it always had (and with it the
+    tasks of earlier reports); other languages get their own."""
+    return f"{seed}/{kind}/{i}" if language == "python" else f"{seed}/{language}/{kind}/{i}"
 
 
 # --- ../shared/eval-data ---------------------------------------------------------------------
@@ -214,34 +240,113 @@ def safim_tasks(root: Path, split: str, language: str = "python") -> list[FimTas
     return tasks
 
 
-def humaneval_line_tasks(root: Path) -> list[FimTask]:
-    """SantaCoder-style single-line tasks from HumanEval-X Python (DATA.md section 2): for every
-    non-blank line i of the canonical solution, prefix = prompt + lines[:i], middle = line i
-    (indentation included), suffix = the rest; the filled program runs with the problem's tests."""
+# HumanEval-X file tag -> tree-sitter language name (the name requests and parsecheck use).
+HUMANEVAL_X = {
+    "python": "python",
+    "js": "javascript",
+    "go": "go",
+    "rust": "rust",
+    "cpp": "cpp",
+    "java": "java",
+}
+
+# Headers the C++ programs may use beyond what their prompt includes (CodeGeeX adds the same kind
+# of list before it runs them); an include twice is harmless.
+_CPP_HEADERS = "".join(
+    f"#include<{h}>\n"
+    for h in ("stdlib.h", "algorithm", "math.h", "stdio.h", "vector", "string", "climits", "cstring")
+    + ("iostream", "cassert", "map", "set", "numeric")
+)
+# Problems that need a library outside the standard one cannot be built here: by text, so the
+# task list does not depend on the machine. Rust's declaration names rand, regex and md5 for
+# every problem; only these use them.
+_NEEDS_LIBRARY = {"rust": ("md5::", "Regex", "rand::"), "cpp": ("boost/", "openssl/"), "js": ("require(",)}
+# References that fail their own tests (run here 2026-11-27 with node 20, g++ 12, rustc 1.95 and
+# Java 17, all others pass): their tests compare arrays with == or expect another answer.
+_REFERENCE_FAILS = frozenset({"JavaScript/112", "JavaScript/155"})
+_RUST_CRATE_USES = re.compile(r"^use (rand|regex|md5)\b[^;]*;\n", re.MULTILINE)
+
+# Why a language's HumanEval-X tasks are scored by exact match only.
+NOT_EXECUTED = {
+    "go": "Go tests need the testify module and a go toolchain; neither is available offline here",
+}
+
+
+@dataclass(frozen=True)
+class _HumanEvalX:
+    """How one HumanEval-X language becomes a file the model sees and a program that runs.
+
+    `head`: the text before the canonical solution in the model's file. The program that runs is
+    `preamble + fix_prefix(prefix) + completion + suffix + test`; `executed` False: never run."""
+
+    head: Callable[[dict], str]
+    preamble: str = ""
+    fix_prefix: Callable[[str], str] = str
+    executed: bool = True
+
+
+_HX_SPECS = {
+    # Python, JS and Java run as prompt + code + test (DATA.md section 2).
+    "python": _HumanEvalX(lambda r: r["prompt"]),
+    "js": _HumanEvalX(lambda r: r["prompt"]),
+    "java": _HumanEvalX(lambda r: r["prompt"]),
+    "cpp": _HumanEvalX(lambda r: r["prompt"], preamble=_CPP_HEADERS),
+    # Rust keeps the signature in `declaration`; the doc comment goes first, as in a real file.
+    # The harness is a #[cfg(test)] module, so the binary's main is a stub.
+    "rust": _HumanEvalX(
+        lambda r: r["prompt"] + r["declaration"],
+        preamble="fn main() {}\n",
+        fix_prefix=lambda text: _RUST_CRATE_USES.sub("", text),
+    ),
+    # A Go file starts with its package clause; the prompt begins at the imports.
+    "go": _HumanEvalX(lambda r: "package main\n\n" + r["prompt"], executed=False),
+}
+
+
+def humaneval_set_name(tag: str) -> str:
+    """The set's name: humaneval-x-line for Python (the name reports have always used), else
+    humaneval-x-line-js and the like (tags as in the HumanEval-X file names)."""
+    return "humaneval-x-line" if tag == "python" else f"humaneval-x-line-{tag}"
+
+
+def humaneval_line_tasks(root: Path, tag: str = "python") -> list[FimTask]:
+    """SantaCoder-style single-line tasks from HumanEval-X (DATA.md section 2): for every
+    non-blank line i of the canonical solution, prefix = head + lines[:i], middle = line i
+    (indentation included), suffix = the rest; the filled program runs with the problem's tests
+    where the language is executed (`scorer` "check"), else only exact match counts."""
+    spec = _HX_SPECS[tag]
     tasks = []
-    for rec in _read_jsonl(Path(root) / "humaneval-x" / "humaneval_python.jsonl.gz"):
+    for rec in _read_jsonl(Path(root) / "humaneval-x" / f"humaneval_{tag}.jsonl.gz"):
+        head = spec.head(rec)
+        runs = spec.executed and not _needs_library(tag, rec) and rec["task_id"] not in _REFERENCE_FAILS
         lines = rec["canonical_solution"].split("\n")
         for i, line in enumerate(lines):
             if not line.strip():
                 continue
-            prefix = rec["prompt"] + "".join(x + "\n" for x in lines[:i])
-            suffix = "\n" + "\n".join(lines[i + 1 :])
-            tail = suffix + "\n" + rec["test"] + "\n"
+            prefix = head + "".join(x + "\n" for x in lines[:i])
+            suffix = "".join("\n" + x for x in lines[i + 1 :])  # "" after a last line with no newline
             tasks.append(
                 FimTask(
-                    "humaneval-x-line",
+                    humaneval_set_name(tag),
                     f"{rec['task_id']}/L{i}",
-                    "python",
+                    HUMANEVAL_X[tag],
                     prefix,
                     suffix,
                     line,
                     False,
-                    "check",
-                    prefix,
-                    tail,
+                    "check" if runs else "match",
+                    spec.preamble + spec.fix_prefix(prefix) if runs else "",
+                    suffix + "\n" + rec["test"] + "\n" if runs else "",
                 )
             )
     return tasks
+
+
+def _needs_library(tag: str, rec: dict) -> bool:
+    """True when the problem uses a library that is not part of the language's standard one.
+    (Rust's `declaration`, which names the crates for every problem, is not searched.)"""
+    text = rec["prompt"] + rec["canonical_solution"] + rec["test"]
+    return any(marker in text for marker in _NEEDS_LIBRARY.get(tag, ()))
 
 
 def crosscodeeval_tasks(root: Path, language: str = "python") -> list[FimTask]:

@@ -2,12 +2,21 @@
 
     mercury eval --model coder-mini --model models/ar-baseline --limit 100 --out report.json
     mercury eval --model coder-mini --tau 0.5 0.7 0.9 1.0 --sets heldout-single-line
+    mercury eval --model coder-mini --sets heldout-go-single-line humaneval-x-line-js
 
-Sets (see mercury.eval_tasks): held-out corpus tasks (single-line, multi-line, random-span), SAFIM
-Python block/control/api, single-line tasks from HumanEval-X Python, the CrossCodeEval sample.
+Sets (see mercury.eval_tasks): held-out corpus tasks (single-line, multi-line, random-span) in
+Python, and in Go and Rust from /work/data/corpus-multi (heldout-go-single-line, ...); SAFIM
+Python block/control/api; single-line tasks from HumanEval-X in Python (humaneval-x-line) and in
+JS, Go, Rust, C++ and Java (humaneval-x-line-js, ...); the CrossCodeEval sample. The default is
+the Python sets (DEFAULT_SETS); --sets picks any of ALL_SETS.
 Metrics per set (mercury.eval_metrics): n, exact match, edit similarity, pass@1 where tests run
-(execution in mercury.sandbox; SAFIM api: the official syntax match), syntax validity in context,
-forward passes per generated token, median wall milliseconds per completion.
+(execution in mercury.sandbox, for other languages only where their toolchain is installed;
+SAFIM api: the official syntax match), syntax validity in context, forward passes per generated
+token, median wall milliseconds per completion. Sets that could not be executed, or only in
+part, get a line in the report's "notes".
+
+Every request carries the task's tree-sitter language name, so a constrained engine applies the
+grammar of that language.
 
 Syntax validity uses mercury.parsecheck: prefix + completion + suffix must parse, or have no more
 errors than the file with the reference filled in. It is deliberately not the sampler's constraint
@@ -35,12 +44,12 @@ from tqdm import tqdm
 from mercury import eval_tasks, parsecheck
 from mercury.denoiser.api import CompletionRequest, CompletionResult
 from mercury.eval_metrics import aggregate, api_syntax_match, edit_similarity, exact_match
-from mercury.eval_tasks import FimTask
-from mercury.sandbox import Limits, outputs_match, run_python
+from mercury.eval_tasks import HELDOUT_KINDS, HELDOUT_LANGUAGES, HUMANEVAL_X, FimTask
+from mercury.sandbox import Limits, can_run, outputs_match, run_program, run_python
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-HELDOUT_KINDS = ("single-line", "multi-line", "random-span")
-ALL_SETS = (
+# The Python sets, as `mercury eval` has always run them by default.
+DEFAULT_SETS = (
     *(f"heldout-{k}" for k in HELDOUT_KINDS),
     "safim-block",
     "safim-control",
@@ -48,6 +57,14 @@ ALL_SETS = (
     "humaneval-x-line",
     "crosscodeeval-python",
 )
+OTHER_LANGUAGE_SETS = (
+    *(eval_tasks.heldout_set_name(lang, k) for lang in HELDOUT_LANGUAGES[1:] for k in HELDOUT_KINDS),
+    *(eval_tasks.humaneval_set_name(tag) for tag in HUMANEVAL_X if tag != "python"),
+)
+ALL_SETS = (*DEFAULT_SETS, *OTHER_LANGUAGE_SETS)
+# Python first: /work/data/corpus is the one the model card's numbers come from (its held-out
+# Python files are the same as corpus-multi's); Go and Rust are found in corpus-multi.
+DEFAULT_CORPORA = ("/work/data/corpus", "/work/data/corpus-multi")
 
 
 class CompletionEngine(Protocol):
@@ -58,13 +75,13 @@ class CompletionEngine(Protocol):
 class EvalConfig:
     """Everything that decides which tasks run and how; it is stored in the report."""
 
-    sets: tuple[str, ...] = ALL_SETS
+    sets: tuple[str, ...] = DEFAULT_SETS
     limit: int | None = None
     seed: int = 1234
     heldout_per_kind: int = 500  # tasks built per held-out kind before --limit samples them
     prefix_chars: int = 4096  # context window sent to the model, cut at line boundaries
     suffix_chars: int = 2048
-    corpus: str = "/work/data/corpus"
+    corpus: str | tuple[str, ...] = DEFAULT_CORPORA  # held-out files of a language: first dir with any
     eval_data: str = ""
     limits: Limits = field(default_factory=Limits)
 
@@ -74,18 +91,48 @@ def default_eval_data() -> str:
     return os.environ.get("MERCURY_EVAL_DATA") or str((REPO_ROOT / ".." / "shared" / "eval-data").resolve())
 
 
+def corpus_dirs(cfg: EvalConfig) -> tuple[str, ...]:
+    """cfg.corpus as a tuple of directories (one path is allowed too)."""
+    return (cfg.corpus,) if isinstance(cfg.corpus, str) else tuple(cfg.corpus)
+
+
+def heldout_records(cfg: EvalConfig, language: str) -> list[dict]:
+    """Held-out files of `language` from the first corpus directory that has any."""
+    for folder in corpus_dirs(cfg):
+        records = eval_tasks.load_heldout(Path(folder), language)
+        if records:
+            return records
+    raise ValueError(
+        f"no held-out {language} files under {', '.join(corpus_dirs(cfg))}: "
+        "pass --corpus /work/data/corpus-multi (Python, Go and Rust)"
+    )
+
+
+def _heldout_set(name: str) -> tuple[str, str] | None:
+    """(language, kind) of a held-out set name, None for other sets."""
+    for language in HELDOUT_LANGUAGES:
+        for kind in HELDOUT_KINDS:
+            if name == eval_tasks.heldout_set_name(language, kind):
+                return language, kind
+    return None
+
+
+def _humaneval_tag(name: str) -> str | None:
+    """The HumanEval-X file tag of a humaneval-x-line set, None for other sets."""
+    return next((tag for tag in HUMANEVAL_X if name == eval_tasks.humaneval_set_name(tag)), None)
+
+
 def build_set(name: str, cfg: EvalConfig) -> list[FimTask]:
     """The tasks of one set, already subsampled to cfg.limit (deterministic for a given seed)."""
     root = Path(cfg.eval_data or default_eval_data())
-    if name.startswith("heldout-"):
-        records = eval_tasks.load_heldout(Path(cfg.corpus))
-        tasks = eval_tasks.heldout_tasks(
-            records, name.removeprefix("heldout-"), cfg.heldout_per_kind, cfg.seed
-        )
+    heldout, tag = _heldout_set(name), _humaneval_tag(name)
+    if heldout:
+        records = heldout_records(cfg, heldout[0])
+        tasks = eval_tasks.heldout_tasks(records, heldout[1], cfg.heldout_per_kind, cfg.seed)
     elif name.startswith("safim-"):
         tasks = eval_tasks.safim_tasks(root, name.removeprefix("safim-"))
-    elif name == "humaneval-x-line":
-        tasks = eval_tasks.humaneval_line_tasks(root)
+    elif tag:
+        tasks = eval_tasks.humaneval_line_tasks(root, tag)
     elif name.startswith("crosscodeeval-"):
         tasks = eval_tasks.crosscodeeval_tasks(root, name.removeprefix("crosscodeeval-"))
     else:
@@ -109,13 +156,13 @@ def execution_passed(task: FimTask, prediction: str, limits: Limits) -> bool | N
     the reference passes without running (SAFIM's rule; it also saves sandbox time)."""
     if task.scorer == "api":
         return api_syntax_match(prediction, task.middle)
-    if task.scorer not in ("stdio", "check"):
+    if task.scorer not in ("stdio", "check") or not can_run(task.language):
         return None
     if exact_match(prediction, task.middle):
         return True
     program = task.program_head + prediction + task.program_tail
     if task.scorer == "check":
-        return run_python(program, "", limits).status == "ok"
+        return run_program(task.language, program, limits).status == "ok"
     for stdin, expected in task.tests:
         result = run_python(program, stdin, limits)
         if result.status != "ok" or not any(outputs_match(result.stdout, e) for e in expected):
@@ -176,22 +223,46 @@ def evaluate_models(
             for name, tasks in task_sets.items():
                 rows = evaluate_set(engine, tasks, cfg, f"{label} {name}")
                 results[label][name] = aggregate(rows)
+                results[label][name]["n_executed"] = sum(r["passed"] is not None for r in rows)
                 for row in rows if pred_file else ():
                     pred_file.write(json.dumps({"model": label, "set": name, **row}) + "\n")
     finally:
         if pred_file:
             pred_file.close()
     return {
-        "config": _config_dict(cfg),
+        "config": config_dict(cfg),
         "machine": machine_info(),
+        "notes": execution_notes(task_sets),
         "results": results,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
 
 
-def _config_dict(cfg: EvalConfig) -> dict:
+def execution_notes(task_sets: dict[str, list[FimTask]]) -> list[str]:
+    """One line per set whose pass@1 is missing or covers only part of its tasks, and why."""
+    notes = []
+    for name, tasks in task_sets.items():
+        tag = _humaneval_tag(name)
+        runnable = [t for t in tasks if t.scorer == "check"]
+        if not tasks or not (tag or runnable):
+            continue
+        language = tasks[0].language
+        if tag in eval_tasks.NOT_EXECUTED:
+            notes.append(f"{name}: pass@1 not run: {eval_tasks.NOT_EXECUTED[tag]}")
+        elif runnable and not can_run(language):
+            notes.append(f"{name}: pass@1 skipped: no {language} toolchain on this machine")
+        elif len(runnable) < len(tasks):
+            notes.append(
+                f"{name}: pass@1 over {len(runnable)} of {len(tasks)} tasks "
+                "(the others need a library outside the standard one, or their reference fails its tests)"
+            )
+    return notes
+
+
+def config_dict(cfg: EvalConfig) -> dict:
     data = asdict(cfg)
     data["eval_data"] = cfg.eval_data or default_eval_data()
+    data["corpus"] = list(corpus_dirs(cfg))
     return data
 
 
@@ -249,15 +320,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sets",
         nargs="+",
-        default=list(ALL_SETS),
+        default=list(DEFAULT_SETS),
         choices=ALL_SETS,
         metavar="SET",
-        help=f"default: all of {' '.join(ALL_SETS)}",
+        help=f"default: the Python sets {' '.join(DEFAULT_SETS)}; also {' '.join(OTHER_LANGUAGE_SETS)}",
     )
     p.add_argument("--limit", type=int, default=None, help="tasks per set (a seeded sample)")
     p.add_argument("--tau", type=float, nargs="+", default=None, help="one or more; each is its own column")
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--corpus", default="/work/data/corpus", help="corpus dir with heldout/*.jsonl")
+    p.add_argument(
+        "--corpus",
+        nargs="+",
+        default=list(DEFAULT_CORPORA),
+        help="corpus dirs with heldout/*.jsonl; each language comes from the first that has it "
+        "(/work/data/corpus-multi has Python, Go and Rust)",
+    )
     p.add_argument("--eval-data", default="", help="default $MERCURY_EVAL_DATA or ../shared/eval-data")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None, help="torch threads (leave cores to training)")
@@ -285,10 +362,16 @@ def main(argv: list[str] | None = None) -> int:
                 label += "'"
             engines[label] = _WithTau(engine, tau)
     cfg = EvalConfig(
-        sets=tuple(args.sets), limit=args.limit, seed=args.seed, corpus=args.corpus, eval_data=args.eval_data
+        sets=tuple(args.sets),
+        limit=args.limit,
+        seed=args.seed,
+        corpus=tuple(args.corpus),
+        eval_data=args.eval_data,
     )
     report = evaluate_models(engines, cfg, args.predictions)
     print(format_table(report))
+    for note in report["notes"]:
+        print(f"note: {note}")
     if args.out:
         args.out.write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.out}")

@@ -2,52 +2,33 @@
 
 This is deliberately tiny: `mercury.syntax` owns the sampler's constraint; the corpus and the
 evaluation harness only need "does this file parse?" and "did inserting a completion add syntax
-errors?". One `Parser` per language is built lazily and reused (py-tree-sitter examples/usage.py).
+errors?". Grammars and parsers come from `mercury.syntax.languages` (one loader for the project),
+but the rule here is independent of the constraint's: it counts ERROR and MISSING nodes in the
+whole file, so the evaluator does not grade the constraint with the constraint's own judgement.
 """
 
 from __future__ import annotations
 
-import importlib
 from functools import cache
 
-from tree_sitter import Language, Parser
-
-# language name -> (grammar module, function returning the grammar pointer)
-_GRAMMARS = {
-    "python": ("tree_sitter_python", "language"),
-    "go": ("tree_sitter_go", "language"),
-    "rust": ("tree_sitter_rust", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "java": ("tree_sitter_java", "language"),
-    "c": ("tree_sitter_c", "language"),
-    "cpp": ("tree_sitter_cpp", "language"),
-}
+from mercury.syntax import languages
 
 
 @cache
-def _parser(language: str) -> Parser | None:
-    spec = _GRAMMARS.get(language)
-    if spec is None:
-        return None
-    try:
-        module = importlib.import_module(spec[0])
-    except ImportError:
-        return None
-    return Parser(Language(getattr(module, spec[1])()))
-
-
 def supported(language: str) -> bool:
-    """True when a grammar for `language` is installed."""
-    return _parser(language) is not None
+    """True when a grammar for `language` (a mercury.syntax name) is installed."""
+    try:
+        languages.get_language(language)
+    except (KeyError, ImportError):
+        return False
+    return True
 
 
 def error_count(text: str, language: str) -> int:
     """Number of ERROR or MISSING nodes in the parse of `text` (-1 when no grammar exists)."""
-    parser = _parser(language)
-    if parser is None:
+    if not supported(language):
         return -1
-    root = parser.parse(text.encode("utf-8")).root_node
+    root = languages.parse(language, text.encode("utf-8")).root_node
     if not root.has_error:
         return 0
     count, stack = 0, [root]

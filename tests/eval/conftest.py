@@ -165,3 +165,139 @@ def fake_eval_data(tmp_path: Path) -> Path:
     (root / "crosscodeeval-sample").mkdir(parents=True)
     (root / "crosscodeeval-sample" / "python.jsonl").write_text(json.dumps(cc) + "\n")
     return root
+
+
+_GO_FILE = """package sum
+
+import "fmt"
+
+// Sum adds the numbers.
+func Sum(values []int) int {
+\ttotal := 0
+\tfor _, v := range values {
+\t\ttotal += v
+\t}
+\treturn total
+}
+
+// Show prints the sum.
+func Show(values []int) {
+\tif len(values) == 0 {
+\t\tfmt.Println("empty")
+\t\treturn
+\t}
+\tfmt.Println(Sum(values))
+}
+"""
+
+_RUST_FILE = """use std::collections::HashMap;
+
+/// Counts the words.
+pub fn count(text: &str) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for word in text.split_whitespace() {
+        *counts.entry(word.to_string()).or_insert(0) += 1;
+    }
+    counts
+}
+
+pub fn longest(text: &str) -> Option<&str> {
+    let mut best: Option<&str> = None;
+    for word in text.split_whitespace() {
+        if best.map_or(true, |b| word.len() > b.len()) {
+            best = Some(word);
+        }
+    }
+    best
+}
+"""
+
+
+@pytest.fixture
+def fake_corpus_multi(fake_corpus: Path) -> Path:
+    """fake_corpus plus held-out Go and Rust shards, as in /work/data/corpus-multi."""
+    for language, text, ext in (("go", _GO_FILE, "go"), ("rust", _RUST_FILE, "rs")):
+        with open(fake_corpus / "heldout" / f"{language}-00000.jsonl", "w") as f:
+            for i in range(3):
+                rec = {
+                    "path": f"pkg{i}/lib{i}.{ext}",
+                    "source": "fake",
+                    "license": "MIT",
+                    "language": language,
+                    "package": f"pkg{i}",
+                    "text": text.replace("count", f"count{i}").replace("Sum", f"Sum{i}"),
+                }
+                f.write(json.dumps(rec) + "\n")
+    return fake_corpus
+
+
+# One HumanEval-X problem per language in the real files' layouts ("twice x"); Rust has a second
+# one whose tests use the rand crate, which cannot be built here.
+HUMANEVAL_X_FAKE = {
+    "js": {
+        "task_id": "JavaScript/0",
+        "prompt": "/* Twice x. */\nconst twice = (x) => {\n",
+        "canonical_solution": "  const y = x * 2\n\n  return y\n}\n\n",
+        "test": "const testTwice = () => {\n  console.assert(twice(2) === 4)\n}\n\ntestTwice()\n",
+        "declaration": "\nconst twice = (x) => {\n",
+    },
+    "go": {
+        "task_id": "Go/0",
+        "prompt": 'import (\n    "math"\n)\n\n// Twice x.\nfunc Twice(x int) int {\n',
+        "import": 'import (\n    "math"\n)\n',
+        "canonical_solution": "    y := x * 2\n    _ = math.Abs(1)\n    return y\n}\n\n",
+        "test": "func TestTwice(t *testing.T) {\n    assert := assert.New(t)\n"
+        "    assert.Equal(4, Twice(2))\n}\n",
+        "test_setup": 'package main\n\nimport (\n    "testing"\n)\n',
+        "declaration": "\nfunc Twice(x int) int {\n",
+    },
+    "rust": {
+        "task_id": "Rust/0",
+        "prompt": "\n/*\n Twice x.\n*/\n",
+        "declaration": "\nuse std::{slice::Iter, cmp::max};\nuse rand::Rng;\nuse regex::Regex;\nuse md5;\n"
+        "\nfn twice(x: i32) -> i32{\n",
+        "canonical_solution": "\n    let y = x * 2;\n    return y;\n}\n",
+        "test": "\n#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n    fn test_twice() {\n"
+        "        assert_eq!(twice(2), 4);\n    }\n}\n",
+    },
+    "cpp": {
+        "task_id": "CPP/0",
+        "prompt": "/*\nTwice x.\n*/\n#include<stdio.h>\nusing namespace std;\nint twice(int x){\n",
+        "canonical_solution": "    int y = x * 2;\n    return y;\n}\n",
+        "test": "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (twice(2) == 4);\n}\n",
+        "declaration": "#include<stdio.h>\nusing namespace std;\nint twice(int x){\n",
+    },
+    "java": {
+        "task_id": "Java/0",
+        "prompt": "import java.util.*;\n\nclass Solution {\n    /** Twice x. */\n"
+        "    public int twice(int x) {\n",
+        "canonical_solution": "        int y = x * 2;\n        return y;\n    }\n}",
+        "test": "public class Main {\n    public static void main(String[] args) {\n"
+        "        Solution s = new Solution();\n        if (s.twice(2) != 4) {\n"
+        "            throw new AssertionError();\n        }\n    }\n}",
+        "declaration": "import java.util.*;\n\nclass Solution {\n    public int twice(int x) {\n",
+    },
+}
+
+
+@pytest.fixture
+def fake_eval_data_multi(fake_eval_data: Path) -> Path:
+    """fake_eval_data plus HumanEval-X files for JS, Go, Rust, C++ and Java."""
+    for tag, rec in HUMANEVAL_X_FAKE.items():
+        records = [rec]
+        if tag == "rust":
+            records.append(
+                {
+                    **rec,
+                    "task_id": "Rust/1",
+                    "test": rec["test"].replace("assert_eq", "let _ = rand::random::<u8>();\n assert_eq"),
+                }
+            )
+        _write_gz(fake_eval_data / "humaneval-x" / f"humaneval_{tag}.jsonl.gz", records)
+    return fake_eval_data
+
+
+@pytest.fixture
+def humaneval_x_fake() -> dict[str, dict]:
+    """The first HumanEval-X record per language that fake_eval_data_multi writes."""
+    return HUMANEVAL_X_FAKE

@@ -62,9 +62,9 @@ def test_report_shape_and_scores(fake_corpus, fake_eval_data):
     cfg = evaluate.EvalConfig(limit=3, corpus=str(fake_corpus), eval_data=str(fake_eval_data))
     answers = {"n):\n    ": "print(i)", '"""Twice x."""\n': "    y = x + x", "x * 2\n\n": "    return y"}
     report = evaluate.evaluate_models({"fake": EchoEngine(answers), "dumb": EchoEngine()}, cfg)
-    assert set(report) == {"config", "machine", "results", "created"}
+    assert set(report) == {"config", "machine", "notes", "results", "created"}
     assert set(report["results"]) == {"fake", "dumb"} and set(report["results"]["fake"]) == set(
-        evaluate.ALL_SETS
+        evaluate.DEFAULT_SETS
     )
     fake = report["results"]["fake"]
     assert fake["safim-block"]["pass_at_1"] == 1.0 and fake["safim-block"]["exact_match"] == 1.0

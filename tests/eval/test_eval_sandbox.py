@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from mercury.sandbox import Limits, outputs_match, run_python
+import pytest
+
+from mercury.sandbox import Limits, can_run, outputs_match, run_program, run_python
 
 FAST = Limits(cpu_s=1, wall_s=3.0, memory_mb=256)
 
@@ -43,3 +45,38 @@ def test_outputs_match_like_codeforces():
     assert outputs_match("YES\n1 2\n", "Yes 1  2")
     assert outputs_match("0.3333333", "0.33333333")
     assert not outputs_match("1 2", "1 2 3")
+
+
+# One passing and one failing program per compiled or interpreted language other than Python;
+# each test is skipped where its toolchain is not installed.
+PROGRAMS = {
+    "javascript": ("console.assert(1 + 1 === 2)\n", "console.assert(1 + 1 === 3)\n"),
+    "cpp": (
+        "#include<cassert>\nint main(){ assert(1 + 1 == 2); }\n",
+        "#include<cassert>\nint main(){ assert(1 + 1 == 3); }\n",
+    ),
+    "java": (
+        "public class Main { public static void main(String[] a) { if (1 + 1 != 2) throw new Error(); } }\n",
+        "public class Main { public static void main(String[] a) { if (1 + 1 != 3) throw new Error(); } }\n",
+    ),
+    "rust": (
+        "fn main() {}\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() { assert_eq!(1 + 1, 2); }\n}\n",
+        "fn main() {}\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() { assert_eq!(1 + 1, 3); }\n}\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", sorted(PROGRAMS))
+def test_other_languages_build_and_run(language):
+    if not can_run(language):
+        pytest.skip(f"no {language} toolchain here")
+    good, bad = PROGRAMS[language]
+    assert run_program(language, good).status == "ok"
+    assert run_program(language, bad).status == "error"
+    assert run_program(language, good.replace("1 + 1", "1 +* 1")).status in ("build-error", "error")
+
+
+def test_a_language_without_toolchain_is_not_run():
+    assert not can_run("cobol") and can_run("python")
+    with pytest.raises(LookupError):
+        run_program("cobol", "DISPLAY 'HI'.")
