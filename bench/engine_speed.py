@@ -1,0 +1,181 @@
+"""Engine-level speed and memory: latency against context length, per backend and precision.
+
+  context  - one single-line completion at contexts of 256 to 8k tokens (the model's budgets raised to
+             fit), cold (nothing cached) and warm (the same document one keystroke later, its clean
+             stream reused from the cache); median of --repeats runs, diffusion beside the AR baseline.
+  memory   - each backend in its own process: resident memory after loading and after completions,
+             and exact match on held-out single-line tasks, so int8's saving is weighed against its cost.
+Raw samples go to JSON; --plot writes PNGs (matplotlib, the `bench` extra) under docs/.
+
+    python bench/engine_speed.py context --model coder-mini --model coder-mini-ar --plot docs/context.png
+    python bench/engine_speed.py memory --model coder-mini --tasks 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CONTEXTS = (256, 512, 1024, 2048, 4096, 8192)
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+def long_text(corpus: Path, chars: int) -> str:
+    """Held-out code, concatenated until it is `chars` long."""
+    from mercury.eval_tasks import load_heldout
+
+    out = ""
+    for record in load_heldout(corpus):
+        out += record["text"]
+        if len(out) >= chars:
+            break
+    return out[-chars:]
+
+
+def time_context(engine, text: str, n_tokens: int, repeats: int) -> dict:
+    from mercury.denoiser.api import CompletionRequest
+
+    engine.model.cfg.context_prefix = n_tokens
+    engine.model.cfg.context_suffix = 0
+    prefix = text[-12 * n_tokens :]
+    prefix = prefix[: prefix.rfind("\n") + 1] + "    result = "
+    cold, warm, steps = [], [], []
+    for i in range(repeats):
+        engine.cache.clear()
+        key = f"doc{i}"
+        first = engine.complete(CompletionRequest(prefix=prefix, max_tokens=16, cache_key=key))
+        typed = engine.complete(CompletionRequest(prefix=prefix + "s", max_tokens=16, cache_key=key))
+        cold.append(first.elapsed_ms)
+        warm.append(typed.elapsed_ms)
+        steps.append(first.steps)
+    return {
+        "context_tokens": first.context_tokens,
+        "cold_ms": statistics.median(cold),
+        "warm_ms": statistics.median(warm),
+        "steps": statistics.median(steps),
+        "raw": {"cold": cold, "warm": warm},
+    }
+
+
+def context_sweep(args) -> dict:
+    from mercury.denoiser.engine import Engine
+
+    text = long_text(Path(args.corpus), 12 * max(CONTEXTS))
+    report = {}
+    for model in args.model:
+        for backend in args.backend:
+            engine = Engine.load(model, constrained=False, threads=args.threads, backend=backend)
+            time_context(engine, text, 64, 1)  # the first call pays one-time costs: not measured
+            rows = [time_context(engine, text, n, args.repeats) for n in CONTEXTS]
+            report[f"{model} [{backend}]"] = rows
+            for n, r in zip(CONTEXTS, rows, strict=True):
+                print(
+                    f"{model:<16} {backend:<10} ctx={n:<5} ({r['context_tokens']:>5} tok) "
+                    f"cold={r['cold_ms']:8.1f} ms  warm={r['warm_ms']:7.1f} ms  steps={r['steps']}"
+                )
+    return report
+
+
+MEMORY_PROBE = r"""
+import json, resource, sys
+from mercury.denoiser.api import CompletionRequest
+from mercury.denoiser.engine import Engine
+from mercury.eval_tasks import heldout_tasks, load_heldout
+from pathlib import Path
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+model, backend, corpus, n, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+tasks = heldout_tasks(load_heldout(Path(corpus)), "single-line", n, seed=11)
+base = rss_mb()
+engine = Engine.load(model, constrained=False, backend=backend, threads=threads)
+loaded = rss_mb()
+hits = 0
+for t in tasks:
+    out = engine.complete(CompletionRequest(prefix=t.prefix, suffix=t.suffix, max_tokens=48))
+    hits += out.text.rstrip() == t.middle.rstrip()
+print(json.dumps({"rss_before_mb": base, "rss_loaded_mb": loaded, "rss_after_mb": rss_mb(),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "exact_match": hits / max(1, len(tasks)), "tasks": len(tasks)}))
+"""
+
+
+def memory(args) -> dict:
+    report = {}
+    for model in args.model:
+        for backend in args.backend:
+            cmd = [
+                sys.executable,
+                "-c",
+                MEMORY_PROBE,
+                model,
+                backend,
+                args.corpus,
+                str(args.tasks),
+                str(args.threads),
+            ]
+            run = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if run.returncode:
+                report[f"{model} [{backend}]"] = {"error": run.stderr.strip().splitlines()[-1:]}
+                continue
+            r = json.loads(run.stdout.strip().splitlines()[-1])
+            r["model_mb"] = r["rss_loaded_mb"] - r["rss_before_mb"]
+            report[f"{model} [{backend}]"] = r
+            line = f"{model:<16} {backend:<10} model={r['model_mb']:6.1f} MB"
+            print(
+                f"{line}  after={r['rss_after_mb']:6.1f} MB  EM={r['exact_match']:.3f} ({r['tasks']} tasks)"
+            )
+    return report
+
+
+def plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, rows in report.items():
+        x = [r["context_tokens"] for r in rows]
+        ax.plot(x, [r["cold_ms"] for r in rows], marker="o", label=f"{label} cold")
+        ax.plot(x, [r["warm_ms"] for r in rows], marker="x", linestyle="--", label=f"{label} warm")
+    ax.set(xscale="log", yscale="log", xlabel="context tokens", ylabel="ms per single-line completion")
+    ax.set_title("Completion latency against context length")
+    ax.legend(fontsize=7)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("what", choices=("context", "memory"))
+    p.add_argument("--model", action="append", default=None)
+    p.add_argument("--backend", nargs="+", default=None, choices=BACKENDS)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--tasks", type=int, default=100)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--corpus", default="/work/data/corpus")
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--plot", type=Path, default=None)
+    args = p.parse_args(argv)
+    args.model = args.model or ["coder-mini"]
+    args.backend = args.backend or (["torch", "onnx-int8"] if args.what == "context" else list(BACKENDS))
+    t0 = time.perf_counter()
+    report = context_sweep(args) if args.what == "context" else memory(args)
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=1) + "\n")
+    if args.plot and args.what == "context":
+        plot(report, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
