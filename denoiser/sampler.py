@@ -41,9 +41,7 @@ class SpanOutcome:
     steps: int = 0
     vetoed: int = 0
     cache: KVCache | None = None  # cache of the clean stream after its first `context` tokens
-    step_commits: list[int] = field(
-        default_factory=list
-    )  # tokens committed at each step (for tests/benchmarks)
+    step_commits: list[int] = field(default_factory=list)  # tokens committed per step (tests, benchmarks)
 
 
 class _Canvas:
@@ -89,6 +87,9 @@ class BlockDiffusionSampler:
             out.ids.extend(block[: settings.max_tokens - len(out.ids)])
             if end is not None:
                 out.stop_reason = end[1]
+                break
+            if (cut := repetition_start(out.ids)) is not None:
+                out.ids, out.stop_reason = out.ids[:cut], "repetition"
                 break
             pending = block
         out.text = self._finish_text(out, settings)
@@ -151,8 +152,18 @@ class BlockDiffusionSampler:
         return vetoed
 
     def _commit(self, canvas, conf, top, vetoed, tau) -> int:
-        """Commit open proposals with p >= tau (all when tau < 1), always the single best; returns count."""
-        candidates = [i for i in canvas.open_positions() if i not in vetoed]
+        """Commit open proposals with p >= tau (all when tau < 1), always the single best; returns count.
+
+        <eom> is committed only at the first open position, where the text before it is settled. The
+        positions past a span's end are the easiest to guess, so a confident <eom> far to the right
+        would otherwise win the confidence race early, and the model, conditioned on it, pulls the
+        end leftwards until the span is empty (the length failure DreamOn describes for fixed canvases).
+        """
+        open_positions = canvas.open_positions()
+        frontier = open_positions[0] if open_positions else -1
+        candidates = [
+            i for i in open_positions if i not in vetoed and (int(top[i]) != self.tok.eom_id or i == frontier)
+        ]
         if not candidates:
             return 0
         best = max(candidates, key=lambda i: float(conf[i]))
@@ -183,6 +194,24 @@ class BlockDiffusionSampler:
         if not settings.multiline and "\n" in text:
             text = text[: text.index("\n")]
         return text
+
+
+def repetition_start(ids: list[int], max_period: int = 8, repeats: int = 3) -> int | None:
+    """Where a loop starts when `ids` ends with one n-gram (n <= max_period) repeated `repeats` times.
+
+    Small models fall into loops ("the the the", ",,,,"); the span is cut after the first copy.
+    """
+    for period in range(1, max_period + 1):
+        n = period * repeats
+        if len(ids) < n:
+            break
+        tail = ids[-n:]
+        if all(tail[i] == tail[i % period] for i in range(n)):
+            start = len(ids) - n
+            while start >= period and ids[start - period : start] == tail[:period]:
+                start -= period  # the loop may have begun earlier than the checked tail
+            return start + period
+    return None
 
 
 def longest_accepted(tok: CodeTokenizer, ids: list[int], constraint: SpanConstraint, multiline: bool):
@@ -225,6 +254,9 @@ class GreedySampler:
             out.ids.append(nxt)
             if not settings.multiline and "\n" in self.tok.pieces[nxt]:
                 out.stop_reason = "newline"
+                break
+            if (cut := repetition_start(out.ids)) is not None:  # the same stop rule as the diffusion sampler
+                out.ids, out.stop_reason = out.ids[:cut], "repetition"
                 break
             step_ids = [nxt]
         text = self.tok.decode(out.ids)

@@ -58,10 +58,21 @@ def test_tau_one_commits_one_token_per_step():
 
 
 def test_tau_near_zero_commits_the_whole_canvas_in_one_step():
-    script = ids("alpha beta") + [TOK.eom_id]
-    out = sampler_for(script, [0.6] * 8).fill([0, 1, 2], None, SpanSettings(tau=0.01, multiline=True))
+    script = ids("alpha beta gamma alpha beta")[:4]
+    out = sampler_for(script, [0.6] * 4).fill(
+        [0, 1, 2], None, SpanSettings(tau=0.01, multiline=True, max_tokens=4)
+    )
     assert out.steps == 1 and out.step_commits == [4]
+    assert out.ids == script and out.stop_reason == "budget"
+
+
+def test_eom_commits_only_at_the_frontier():
+    """A confident <eom> to the right of open positions waits; the text before it is filled first."""
+    script = ids("alpha beta") + [TOK.eom_id]
+    conf = [0.6, 0.6, 0.6, 0.99]
+    out = sampler_for(script, conf).fill([0, 1, 2], None, SpanSettings(tau=0.9, multiline=True))
     assert out.text == "alpha beta" and out.stop_reason == "eom"
+    assert out.steps == len(script)  # the <eom> waited until it was the first open position
 
 
 def test_threshold_commits_only_confident_proposals_and_at_least_one():
@@ -114,3 +125,18 @@ def test_cancel_between_steps_returns_cancelled():
         [0, 1, 2], None, SpanSettings(tau=1.0, multiline=True), cancelled=lambda: next(calls, True)
     )
     assert out.stop_reason == "cancelled" and out.steps == 1
+
+
+def test_repetition_loops_are_cut_after_the_first_copy():
+    from mercury.denoiser.sampler import repetition_start
+
+    assert repetition_start([5, 6, 7, 1, 2, 1, 2, 1, 2, 1, 2]) == 5  # keeps 5 6 7 1 2
+    assert repetition_start([9, 9, 9, 9]) == 1
+    assert repetition_start([1, 2, 3, 4, 5, 6]) is None
+
+
+def test_a_looping_span_stops_with_reason_repetition():
+    script = ids("alpha beta") * 12
+    out = sampler_for(script, [0.99] * 64).fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=True))
+    assert out.stop_reason == "repetition"
+    assert out.text.count("alpha") == 1
