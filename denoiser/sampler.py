@@ -202,7 +202,7 @@ def repetition_start(ids: list[int], max_period: int = 8, repeats: int = 3) -> i
     Small models fall into loops ("the the the", ",,,,"); the span is cut after the first copy.
     """
     for period in range(1, max_period + 1):
-        n = period * repeats
+        n = max(period * repeats, 6)  # ")))" is code; six of one token in a row is a loop
         if len(ids) < n:
             break
         tail = ids[-n:]
@@ -255,7 +255,8 @@ class GreedySampler:
             if not settings.multiline and "\n" in self.tok.pieces[nxt]:
                 out.stop_reason = "newline"
                 break
-            if (cut := repetition_start(out.ids)) is not None:  # the same stop rule as the diffusion sampler
+            at_block_end = len(out.ids) % self.model.cfg.block_length == 0  # checked as often as in diffusion
+            if at_block_end and (cut := repetition_start(out.ids)) is not None:
                 out.ids, out.stop_reason = out.ids[:cut], "repetition"
                 break
             step_ids = [nxt]

@@ -131,7 +131,8 @@ def test_repetition_loops_are_cut_after_the_first_copy():
     from mercury.denoiser.sampler import repetition_start
 
     assert repetition_start([5, 6, 7, 1, 2, 1, 2, 1, 2, 1, 2]) == 5  # keeps 5 6 7 1 2
-    assert repetition_start([9, 9, 9, 9]) == 1
+    assert repetition_start([9, 9, 9, 9, 9, 9]) == 1
+    assert repetition_start([4, 9, 9, 9]) is None  # ")))" is code, not a loop
     assert repetition_start([1, 2, 3, 4, 5, 6]) is None
 
 
