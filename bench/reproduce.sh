@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Every measurement in BENCHMARKS.md, in two streams (this machine has two cores; each job uses one
+# thread). Raw results land in docs/bench/*.json, tables in the logs beside them, plots in docs/.
+# Needs the held-out corpus (`mercury corpus`; `mercury corpus --languages python go rust --debian
+# --out /work/data/corpus-multi` for Go and Rust) and the evaluation data (../shared/eval-data).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=docs/bench
+mkdir -p "$out"
+py=.venv/bin/python
+mercury=.venv/bin/mercury
+diffusion=${DIFFUSION:-coder-mini}
+baseline=${BASELINE:-coder-mini-ar}
+limit=${LIMIT:-100}
+
+quality() {  # coder-mini beside the AR baseline, no syntax constraint on either
+  $mercury eval --model "$diffusion" --model "$baseline" --unconstrained --limit "$limit" --threads 1 \
+    --out $out/eval.json >$out/eval.log 2>&1
+  $mercury eval --model "$diffusion" --unconstrained --tau 0.5 0.7 0.8 0.9 1.0 --limit "$limit" --threads 1 \
+    --sets heldout-single-line heldout-multi-line --out $out/tau.json >$out/tau.log 2>&1
+  $py bench/constraints.py --model "$diffusion" --limit $((limit / 2)) --threads 1 --out $out/constraints.json \
+    >$out/constraints.log 2>&1
+}
+
+speed() {
+  $py bench/lsp_latency.py --model "$diffusion" --model "$baseline" --tasks 40 --threads 1 \
+    --out $out/lsp_latency.json >$out/lsp_latency.log 2>&1
+  $py bench/engine_speed.py context --model "$diffusion" --model "$baseline" --backend torch onnx-int8 \
+    --repeats 3 --threads 1 --out $out/context.json --plot docs/context_latency.png >$out/context.log 2>&1
+  $py bench/engine_speed.py memory --model "$diffusion" --tasks "$limit" --threads 1 \
+    --out $out/memory.json >$out/memory.log 2>&1
+  $py bench/debounce.py --model "$diffusion" --lines 12 --out $out/debounce.json >$out/debounce.log 2>&1
+  $py bench/load.py --model "$diffusion" --editors 8 --rate 10 --seconds 60 --threads 1 \
+    --out $out/load.json >$out/load.log 2>&1
+}
+
+quality &
+speed &
+wait
+echo "done: $out"
