@@ -15,11 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from mercury.models import ModelNotFound, resolve_model
+from mercury.models import ModelFileError, ModelNotFound, reading_model_file, resolve_model
 from safetensors import safe_open
 
 from .api import CompletionRequest, CompletionResult, ConstraintFactory, never_cancelled
-from .model import Denoiser, KVCache, ModelConfig, Stepper, weight_files
+from .model import WEIGHTS_FILE, Denoiser, KVCache, ModelConfig, Stepper, weight_files
 from .objective import context_ids
 from .onnx_backend import ONNX_FILES
 from .sampler import BlockDiffusionSampler, GreedySampler, SpanSettings
@@ -102,14 +102,25 @@ class Engine:
         if threads:
             torch.set_num_threads(threads)
         backend = _choose_backend(folder, backend, device)
-        tok = CodeTokenizer.load(folder / "tokenizer.json")
+        # Each file is read under reading_model_file so that a bad one is named, with what to do.
+        with reading_model_file(folder / "tokenizer.json"):
+            tok = CodeTokenizer.load(folder / "tokenizer.json")
+        with reading_model_file(folder / "config.json"):
+            cfg = ModelConfig.load(folder / "config.json")
         if backend == "torch":
-            net = Denoiser.load(folder).to(device)
+            with reading_model_file(folder / WEIGHTS_FILE):
+                net = Denoiser.load(folder).to(device)
         else:
             from .onnx_backend import OnnxStepper
 
             precision = "int8" if backend == "onnx-int8" else "fp32"
-            net = OnnxStepper(folder, ModelConfig.load(folder / "config.json"), precision, threads)
+            with reading_model_file(folder / ONNX_FILES[precision]):
+                net = OnnxStepper(folder, cfg, precision, threads)
+        if tok.vocab_size > cfg.vocab_size:
+            raise ModelFileError(
+                f"{folder / 'tokenizer.json'} has {tok.vocab_size} tokens but config.json allows "
+                f"{cfg.vocab_size}: the two files come from different models; export the folder again"
+            )
         factory = _syntax_constraints() if constrained else None
         return cls(folder, net, tok, factory, backend)
 

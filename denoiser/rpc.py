@@ -14,6 +14,7 @@ import ipaddress
 import itertools
 import logging
 import os
+import stat
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ class RpcError(Exception):
 
 class ConnectionLost(ConnectionError):
     """The stream closed while a request was waiting for its answer."""
+
+
+class UnsafeAddress(PermissionError):
+    """A unix socket, or its folder, that another user could have put there: never connect or listen."""
 
 
 # ---------------------------------------------------------------- framing
@@ -124,10 +129,31 @@ def is_loopback_host(host: str) -> bool:
 
 
 async def open_stream(address: Address) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect to `address`; a unix socket must belong to this user (or root), else UnsafeAddress.
+
+    In a shared folder such as /tmp another user can create the socket first and read every request
+    (source code) sent to it; our own daemon's socket is always ours.
+    """
     limit = MAX_MESSAGE_BYTES
     if address.is_unix:
+        owner = os.stat(address.path).st_uid  # FileNotFoundError (an OSError) when nothing is there
+        if owner not in (os.getuid(), 0):
+            raise UnsafeAddress(f"{address.path} belongs to uid {owner}, not to this user: not connecting")
         return await asyncio.open_unix_connection(address.path, limit=limit)
     return await asyncio.open_connection(address.host, address.port, limit=limit)
+
+
+def private_folder_problem(folder: Path) -> str | None:
+    """Why `folder` may not hold the engine's socket, or None: it must belong to this user (or root)
+    and, if others may write to it, be sticky like /tmp (so nobody can replace our socket)."""
+    info = os.stat(folder)
+    if not stat.S_ISDIR(info.st_mode):
+        return f"{folder} is not a directory"
+    if info.st_uid not in (os.getuid(), 0):
+        return f"{folder} belongs to uid {info.st_uid}, not to this user"
+    if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+        return f"{folder} is writable by other users (mode {stat.S_IMODE(info.st_mode):o})"
+    return None
 
 
 # ---------------------------------------------------------------- connection
@@ -159,9 +185,10 @@ class Connection:
         if self.closed:
             raise ConnectionLost("connection to the engine is closed")
         msgid = next(self._ids)
+        data = pack([REQUEST, msgid, method, list(params)])  # a value msgpack refuses leaves nothing pending
         future = asyncio.get_running_loop().create_future()
         self._pending[msgid] = future
-        self._write([REQUEST, msgid, method, list(params)])
+        self._send(data)
         return msgid, future
 
     async def request(self, method: str, *params: Any) -> Any:
@@ -190,8 +217,11 @@ class Connection:
             await self._writer.wait_closed()
 
     def _write(self, message: list) -> None:
+        self._send(pack(message))
+
+    def _send(self, data: bytes) -> None:
         try:
-            self._writer.write(pack(message))
+            self._writer.write(data)
         except (ConnectionError, RuntimeError) as exc:  # RuntimeError: transport already closed
             self._close_pending()
             raise ConnectionLost(str(exc)) from exc
@@ -226,9 +256,14 @@ class Connection:
             except Exception as exc:  # the peer must get an answer whatever went wrong
                 log.exception("request %s failed", method)
                 error, result = f"{type(exc).__name__}: {exc}", None
-        if not self.closed:
-            with contextlib.suppress(ConnectionLost):
-                self._write([RESPONSE, msgid, error, result])
+        if self.closed:
+            return
+        try:
+            data = pack([RESPONSE, msgid, error, result])
+        except (TypeError, ValueError, OverflowError) as exc:  # e.g. a lone surrogate in a str
+            data = pack([RESPONSE, msgid, f"the answer could not be encoded: {exc}", None])
+        with contextlib.suppress(ConnectionLost):
+            self._send(data)
 
     def _close_pending(self) -> None:
         self.closed = True

@@ -18,6 +18,7 @@ import fcntl
 import hmac
 import itertools
 import logging
+import math
 import os
 import signal
 import sys
@@ -28,10 +29,20 @@ from pathlib import Path
 from typing import IO, Any
 
 from .api import CompletionRequest, CompletionResult
-from .rpc import TOKEN_ENV, Address, Connection, default_socket_path, open_stream, parse_address
+from .rpc import (
+    TOKEN_ENV,
+    Address,
+    Connection,
+    UnsafeAddress,
+    default_socket_path,
+    open_stream,
+    parse_address,
+    private_folder_problem,
+)
 
 log = logging.getLogger("mercury.serve")
 
+MAX_SPAN_TOKENS = 2048  # the largest span budget the language server's settings allow
 EngineLoader = Callable[[argparse.Namespace], Any]  # returns an object with complete/info/count_tokens
 
 
@@ -136,9 +147,9 @@ class Session:
 
     async def _complete(self, msgid: int, data: dict) -> dict:
         request = CompletionRequest.from_dict(data)
-        document = request.cache_key or ""
+        document = str(request.cache_key or "")
         # Sessions never share K/V entries: each editor keeps its own warm context.
-        request = _with_cache_key(request, f"{self.client_id}/{document}")
+        request = _checked(request, f"{self.client_id}/{document}")
         if (stale := self.latest.get(document)) is not None and stale in self.jobs:
             self.jobs[stale].set()  # a newer state of the same document makes the older request stale
         self.latest[document] = msgid
@@ -151,9 +162,14 @@ class Session:
                 del self.latest[document]
 
 
-def _with_cache_key(request: CompletionRequest, key: str) -> CompletionRequest:
+def _checked(request: CompletionRequest, key: str) -> CompletionRequest:
+    """The request with this session's cache key and its numbers clamped to what a client may ask:
+    any local process can connect, and a span budget of 10^9 tokens would hold the engine for good."""
     data = request.to_dict()
     data["cache_key"] = key
+    data["max_tokens"] = min(max(int(request.max_tokens), 1), MAX_SPAN_TOKENS)
+    tau = float(request.tau)
+    data["tau"] = min(max(tau, 0.05), 1.0) if math.isfinite(tau) else 0.9
     return CompletionRequest.from_dict(data)
 
 
@@ -200,6 +216,8 @@ async def _listen(address: Address, callback: Callable) -> asyncio.AbstractServe
         return await asyncio.start_server(callback, address.host, address.port, limit=2**26)
     path = Path(address.path)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if (problem := private_folder_problem(path.parent)) is not None:
+        raise UnsafeAddress(f"not listening on {address}: {problem}")
     if path.exists():
         if await _socket_alive(address):
             raise RuntimeError(f"an engine already listens on {address}")
@@ -230,7 +248,8 @@ def lock_path(address: Address) -> Path:
 
 
 def _acquire_lock(address: Address) -> IO[str] | None:
-    """Hold the address's lock so two daemons started at once do not both load the model."""
+    """Hold the address's lock so two daemons started at once do not both load the model; None when
+    another daemon holds it, OSError when the lock file cannot be created."""
     path = lock_path(address)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     handle = open(path, "a+")  # noqa: SIM115 - held open for the daemon's lifetime
@@ -302,7 +321,11 @@ def serve_main(argv: list[str] | None = None, load: EngineLoader | None = None) 
     if (problem := _check_exposure(address, args, token)) is not None:
         print(f"mercury serve: {problem}", file=sys.stderr)
         return 2
-    lock = _acquire_lock(address)
+    try:
+        lock = _acquire_lock(address)
+    except OSError as exc:  # an unwritable runtime folder: serve anyway; a second daemon fails to bind
+        log.warning("cannot create the lock file %s (%s); running without it", lock_path(address), exc)
+        lock = contextlib.nullcontext()
     if lock is None:  # not an error: servers that start a daemon on demand may race to do so
         print(f"mercury serve: another engine already serves {address}", file=sys.stderr)
         return 0

@@ -19,6 +19,7 @@ from mercury.models import ModelNotFound, resolve_model
 from .engines import EngineClient, InProcessEngine
 from .remote import RemoteEngine, daemon_command
 from .server import server
+from .stdio import serve_stdio
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -92,9 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if tcp is not None:
         server.start_tcp(*tcp)
         return 0
-    protocol_out = sys.stdout.buffer
-    sys.stdout = sys.stderr  # stray prints from libraries must not reach the JSON-RPC stream
-    server.start_io(sys.stdin.buffer, protocol_out)
+    serve_stdio(server)
     return 0
 
 

@@ -26,6 +26,7 @@ from .postprocess import Edit, clean, fit_line_suffix
 from .stats import Stats
 
 log = logging.getLogger(__name__)
+CACHE_QUANTUM = 4096  # characters
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +62,10 @@ class CompletionService:
     async def _start(self, report: Callable[[str], None]) -> dict:
         self.info = await self.engine.start(report)
         path = self.info.get("path")
-        self.counter = TokenCounter.from_file(Path(path) / "tokenizer.json" if path else None)
+        try:
+            self.counter = TokenCounter.from_file(Path(path) / "tokenizer.json" if path else None)
+        except Exception as exc:  # counting is an optimisation: estimate rather than stop completing
+            log.warning("cannot read the tokenizer for token counts (%s); estimating them", exc)
         return self.info
 
     @property
@@ -95,7 +99,8 @@ class CompletionService:
         self.debouncer.observe()
         if not self.config.enabled_for(cursor.language_id, cursor.language):
             return None
-        hit = self.cache.lookup(cursor.uri, cursor.before, cursor.after)
+        before, after = self._cache_window(cursor)
+        hit = self.cache.lookup(cursor.uri, before, after)
         if hit is not None:
             self.stats.count("cache_hits" if hit.typed == 0 else "typed_through")
             return self._answer(hit.text, cursor, started, continued=hit.typed > 0)
@@ -104,7 +109,7 @@ class CompletionService:
             return None
         request, outcome = result
         text = clean(outcome.text, cursor, request)
-        self.cache.store(cursor.uri, cursor.before, cursor.after, text)
+        self.cache.store(cursor.uri, before, after, text)
         return self._answer(text, cursor, started)
 
     async def _run_engine(
@@ -137,6 +142,18 @@ class CompletionService:
             self.stats.count("superseded")
             return None
         return request, outcome
+
+    def _cache_window(self, cursor: Cursor) -> tuple[str, str]:
+        """The text around the cursor that the cache keys on: all a request can contain, so the cache
+        holds kilobytes per entry even in a 10 MB file (it held the whole document twice per entry).
+
+        A request reads at most 16 characters a token of its budgets (context.py's bound). The start of
+        the `before` window moves in steps of CACHE_QUANTUM, so typing extends the window instead of
+        sliding it, and a suggestion can still be typed through.
+        """
+        reach = 16 * self.config.tokens.prefix
+        start = max(0, (len(cursor.before) - reach) // CACHE_QUANTUM * CACHE_QUANTUM)
+        return cursor.before[start:], cursor.after[: 16 * self.config.tokens.suffix]
 
     def _supersede(self, uri: str) -> CancelToken:
         """A token for a new request on `uri`; the older request still in flight is cancelled."""

@@ -9,21 +9,22 @@ Positions use UTF-8 when the client offers it, else UTF-16 (or the client's firs
 from __future__ import annotations
 
 import logging
-import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
-from pygls.workspace import TextDocument, Workspace
 
 from mercury import __version__
 
 from .completion import CompletionService, Suggestion
 from .config import parse_config
 from .context import Cursor, client_units, read_cursor
+from .documents import use_lsp_documents
 from .engines import EngineClient
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,38 @@ ACCEPT_COMMAND = "mercury.accept"
 STATS_METHOD = "mercury/stats"
 
 
+@dataclass(frozen=True)
+class _UnreadableRequest:
+    """A request whose params did not parse: it still gets an answer (pygls would drop it)."""
+
+    id: int | str
+    error: JsonRpcException
+
+
 class MercuryProtocol(LanguageServerProtocol):
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Any:
         _prefer_utf8(params.capabilities)
         return (yield from super().lsp_initialize(params))
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """pygls raises for a message it cannot structure and so never answers it: its client would wait
+        forever. A request comes back as _UnreadableRequest and is answered with the error instead."""
+        if "jsonrpc" in data and "method" in data and "params" not in data:
+            data = {**data, "params": None}  # JSON-RPC lets params be omitted; pygls' generic types need it
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            msg_id = data.get("id")
+            if "method" not in data or isinstance(msg_id, bool) or not isinstance(msg_id, int | str):
+                raise  # a notification or a response: nobody waits for an answer
+            return _UnreadableRequest(msg_id, error)
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, _UnreadableRequest):
+            self._send_response(message.id, error=message.error.to_response_error())
+            return
+        super().handle_message(message)
 
 
 def _prefer_utf8(capabilities: types.ClientCapabilities) -> None:
@@ -45,37 +73,6 @@ def _prefer_utf8(capabilities: types.ClientCapabilities) -> None:
     if types.PositionEncodingKind.Utf8 in offered:
         others = [e for e in offered if e != types.PositionEncodingKind.Utf8]
         general.position_encodings = [types.PositionEncodingKind.Utf8, *others]
-
-
-_LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-
-
-class LspTextDocument(TextDocument):
-    """A document whose lines end only at \\n, \\r\\n or \\r, as LSP positions count them.
-
-    pygls splits with str.splitlines, which also breaks at form feeds (common in Python sources),
-    \\x1c-\\x1e, \\x85 and \\u2028-9: an incremental edit below such a line lands on the wrong line.
-    """
-
-    @property
-    def lines(self) -> tuple[str, ...]:
-        return tuple(_LSP_LINE.findall(self.source))
-
-
-def _use_lsp_lines(workspace: Workspace) -> None:
-    def create(
-        uri: str, source: str | None = None, version: int | None = None, language_id: str | None = None
-    ):
-        return LspTextDocument(
-            uri,
-            source=source,
-            version=version,
-            language_id=language_id,
-            sync_kind=workspace._sync_kind,
-            position_codec=workspace.position_codec,
-        )
-
-    workspace._create_text_document = create  # pygls has no public hook for the document class
 
 
 class MercuryServer(LanguageServer):
@@ -171,7 +168,7 @@ server = MercuryServer()
 
 @server.feature(types.INITIALIZE)
 def initialize(ls: MercuryServer, params: types.InitializeParams) -> None:
-    _use_lsp_lines(ls.workspace)
+    use_lsp_documents(ls.workspace)
     ls.apply_settings(params.initialization_options, now=False)
 
 

@@ -158,7 +158,9 @@ def test_a_burst_of_typing_sends_one_request_after_the_pause(nvim: Nvim, tmp_pat
     open_python_buffer(nvim, tmp_path / "t.py")
     nvim.input("ifoo = bar + baz")
     nvim.wait_until(lambda: nvim.lines() == ["foo = bar + baz"], "the typed text")
-    nvim.wait_until(lambda: counts(nvim)["requests"] >= 1 and not nvim.lua(BUSY), "the request after the pause")
+    nvim.wait_until(
+        lambda: counts(nvim)["requests"] >= 1 and not nvim.lua(BUSY), "the request after the pause"
+    )
     assert counts(nvim)["requests"] == 1
 
 
@@ -248,7 +250,9 @@ def test_a_missing_server_is_reported_not_raised(nvim: Nvim, tmp_path: Path) -> 
     nvim.lua("_G.notes = {}; vim.notify = function(m) table.insert(_G.notes, m) end")
     nvim.lua(SETUP_LUA, ["/nonexistent/mercury-lsp"], None)
     nvim.command(f"edit {tmp_path / 't.py'}")
-    nvim.wait_until(lambda: nvim.lua("return require('mercury').statusline()") == "mercury failed", "a failed state")
+    nvim.wait_until(
+        lambda: nvim.lua("return require('mercury').statusline()") == "mercury failed", "a failed state"
+    )
     nvim.input("idef add")  # typing still works, without suggestions
     nvim.wait_until(lambda: nvim.lines() == ["def add"], "the typed text")
     nvim.command("checkhealth mercury")

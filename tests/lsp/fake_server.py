@@ -19,6 +19,7 @@ from mercury.lsp.cli import setup_logging  # noqa: E402
 from mercury.lsp.engines import InProcessEngine  # noqa: E402
 from mercury.lsp.remote import RemoteEngine  # noqa: E402
 from mercury.lsp.server import server  # noqa: E402
+from mercury.lsp.stdio import serve_stdio  # noqa: E402
 
 
 def main() -> None:
@@ -39,9 +40,7 @@ def main() -> None:
         server.use_engine(RemoteEngine(address, spawn=spawn), f"fake daemon at {address}")
     else:
         server.use_engine(InProcessEngine("fake", loader=FakeEngine), "fake engine")
-    protocol_out = sys.stdout.buffer
-    sys.stdout = sys.stderr
-    server.start_io(sys.stdin.buffer, protocol_out)
+    serve_stdio(server)
 
 
 if __name__ == "__main__":
