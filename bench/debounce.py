@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from lsp_latency import open_doc, position
+from lsp_latency import open_doc, position, type_char
 from lsprotocol import types
 from pytest_lsp import client_capabilities, make_test_lsp_client
 
@@ -67,15 +67,7 @@ async def _type(client, before: str, typed: str, rng: random.Random) -> dict:
     await _ask(client, uri, before, types.InlineCompletionTriggerKind.Invoked)  # model loaded before timing
     pending, waits = [], []
     for version, ch in enumerate(typed, start=2):
-        at = position(before)
-        change = types.TextDocumentContentChangePartial(range=types.Range(start=at, end=at), text=ch)
-        client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                content_changes=[change],
-            )
-        )
-        before += ch
+        before = type_char(client, uri, version, before, ch)
         task = asyncio.ensure_future(_ask(client, uri, before, types.InlineCompletionTriggerKind.Automatic))
         pending.append(task)
         if ch == "\n":

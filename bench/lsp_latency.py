@@ -64,6 +64,19 @@ def open_doc(client, uri: str, text: str) -> None:
     client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=item))
 
 
+def type_char(client, uri: str, version: int, before: str, ch: str) -> str:
+    """Send the edit that types `ch` at the end of `before`; returns the new text before the cursor."""
+    at = position(before)
+    change = types.TextDocumentContentChangePartial(range=types.Range(start=at, end=at), text=ch)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[change],
+        )
+    )
+    return before + ch
+
+
 async def cold(client, tasks) -> list[dict]:
     samples = []
     for i, task in enumerate(tasks):
@@ -86,15 +99,7 @@ async def warm(client, tasks, keystrokes: int) -> list[dict]:
         await request(client, uri, task.prefix)  # the first request of a document is cold: not counted
         before = task.prefix
         for version, ch in enumerate(task.middle[:keystrokes], start=2):
-            at = position(before)
-            change = types.TextDocumentContentChangePartial(range=types.Range(start=at, end=at), text=ch)
-            client.text_document_did_change(
-                types.DidChangeTextDocumentParams(
-                    text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                    content_changes=[change],
-                )
-            )
-            before += ch
+            before = type_char(client, uri, version, before, ch)
             ms, text = await request(client, uri, before)
             samples.append({"kind": "typing", "ms": ms, "empty": not text})
     return samples
