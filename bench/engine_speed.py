@@ -81,6 +81,42 @@ def context_sweep(args) -> dict:
     return report
 
 
+def step_times(args) -> dict:
+    """Median ms of one cached denoising step (or AR token step) and of encoding the context, per backend."""
+    from mercury.denoiser.engine import Engine
+
+    text = long_text(Path(args.corpus), 4000)
+    report = {}
+    for model in args.model:
+        for backend in args.backend:
+            engine = Engine.load(model, constrained=False, threads=args.threads, backend=backend)
+            ids = engine.context(text, "")
+            canvas = (
+                None
+                if engine.model.cfg.objective == "ar"
+                else [engine.tok.mask_id] * engine.model.cfg.block_length
+            )
+            step = [1] if canvas is None else []
+            prefill, per_step = [], []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                _, cache = engine.model.step_logits(None, ids, canvas)
+                prefill.append((time.perf_counter() - t0) * 1000)
+                for _ in range(10):
+                    t0 = time.perf_counter()
+                    engine.model.step_logits(cache, step, canvas)
+                    per_step.append((time.perf_counter() - t0) * 1000)
+            row = {
+                "context_tokens": len(ids),
+                "prefill_ms": statistics.median(prefill),
+                "step_ms": statistics.median(per_step),
+            }
+            report[f"{model} [{backend}]"] = row
+            head = f"{model:<16} {backend:<10} context={len(ids)}"
+            print(f"{head} prefill={row['prefill_ms']:.2f} ms  step={row['step_ms']:.2f} ms")
+    return report
+
+
 MEMORY_PROBE = r"""
 import json, resource, sys
 from mercury.denoiser.api import CompletionRequest
@@ -96,13 +132,17 @@ tasks = heldout_tasks(load_heldout(Path(corpus)), "single-line", n, seed=11)
 base = rss_mb()
 engine = Engine.load(model, constrained=False, backend=backend, threads=threads)
 loaded = rss_mb()
-hits = 0
+from difflib import SequenceMatcher
+hits, sims, texts = 0, 0.0, []
 for t in tasks:
     out = engine.complete(CompletionRequest(prefix=t.prefix, suffix=t.suffix, max_tokens=48))
     hits += out.text.rstrip() == t.middle.rstrip()
+    sims += SequenceMatcher(None, out.text.strip(), t.middle.strip()).ratio()
+    texts.append(out.text)
 print(json.dumps({"rss_before_mb": base, "rss_loaded_mb": loaded, "rss_after_mb": rss_mb(),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "exact_match": hits / max(1, len(tasks)), "tasks": len(tasks)}))
+                  "exact_match": hits / max(1, len(tasks)), "edit_similarity": sims / max(1, len(tasks)),
+                  "tasks": len(tasks), "texts": texts}))
 """
 
 
@@ -126,6 +166,11 @@ def memory(args) -> dict:
                 continue
             r = json.loads(run.stdout.strip().splitlines()[-1])
             r["model_mb"] = r["rss_loaded_mb"] - r["rss_before_mb"]
+            reference = report.get(f"{model} [torch]", {}).get("texts")
+            if reference:  # how often this backend says exactly what PyTorch fp32 says
+                r["same_as_torch"] = sum(a == b for a, b in zip(r["texts"], reference, strict=True)) / len(
+                    reference
+                )
             report[f"{model} [{backend}]"] = r
             line = f"{model:<16} {backend:<10} model={r['model_mb']:6.1f} MB"
             print(
@@ -155,7 +200,7 @@ def plot(report: dict, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=("context", "memory"))
+    p.add_argument("what", choices=("context", "memory", "step"))
     p.add_argument("--model", action="append", default=None)
     p.add_argument("--backend", nargs="+", default=None, choices=BACKENDS)
     p.add_argument("--repeats", type=int, default=5)
@@ -167,8 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     args.model = args.model or ["coder-mini"]
     args.backend = args.backend or (["torch", "onnx-int8"] if args.what == "context" else list(BACKENDS))
+    args.repeats = args.repeats if args.what != "step" else max(args.repeats, 10)
     t0 = time.perf_counter()
-    report = context_sweep(args) if args.what == "context" else memory(args)
+    report = {"context": context_sweep, "memory": memory, "step": step_times}[args.what](args)
     print(f"({time.perf_counter() - t0:.0f} s)")
     if args.out:
         args.out.write_text(json.dumps(report, indent=1) + "\n")

@@ -36,13 +36,13 @@ def position(text: str) -> types.Position:
     return types.Position(line=line, character=len(column.encode("utf-16-le")) // 2)
 
 
-async def start(model: str, threads: int):
+async def start(model: str, threads: int, options: dict):
     client = make_test_lsp_client()
     env = {"OMP_NUM_THREADS": str(threads)}
     await client.start_io(sys.executable, "-m", "mercury.lsp.cli", "--model", model, env=env)
     caps = client_capabilities("neovim")
     caps.text_document.inline_completion = types.InlineCompletionClientCapabilities()
-    await client.initialize_session(types.InitializeParams(capabilities=caps, initialization_options=OPTIONS))
+    await client.initialize_session(types.InitializeParams(capabilities=caps, initialization_options=options))
     return client
 
 
@@ -119,8 +119,8 @@ def summary(samples: list[dict]) -> dict:
     }
 
 
-async def bench_model(model: str, tasks_single, tasks_multi, keystrokes: int, threads: int) -> dict:
-    client = await start(model, threads)
+async def bench_model(model: str, tasks_single, tasks_multi, keystrokes: int, threads: int, options) -> dict:
+    client = await start(model, threads, options)
     try:
         await request(client, "file:///bench/none.py", "")  # waits for the model to load
         results = {
@@ -141,14 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keystrokes", type=int, default=30, help="characters typed per warm task")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--corpus", default="/work/data/corpus")
+    p.add_argument(
+        "--unconstrained", action="store_true", help="turn the syntax constraint off in the server"
+    )
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
+    options = {**OPTIONS, "constrained": not args.unconstrained}
     records = load_heldout(Path(args.corpus))
     single = heldout_tasks(records, "single-line", args.tasks, seed=7)
     multi = heldout_tasks(records, "multi-line", args.tasks, seed=7)
     report = {}
     for model in args.model:
-        raw = asyncio.run(bench_model(model, single, multi, args.keystrokes, args.threads))
+        raw = asyncio.run(bench_model(model, single, multi, args.keystrokes, args.threads, options))
         report[model] = {"raw": raw, "summary": {k: summary(v) for k, v in raw.items()}}
     for model, data in report.items():
         for kind, s in data["summary"].items():

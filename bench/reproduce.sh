@@ -11,13 +11,18 @@ py=.venv/bin/python
 mercury=.venv/bin/mercury
 diffusion=${DIFFUSION:-coder-mini}
 baseline=${BASELINE:-coder-mini-ar}
-limit=${LIMIT:-100}
+limit=${LIMIT:-80}
+.venv/bin/mercury export "$diffusion" && .venv/bin/mercury export "$baseline"  # int8 graphs for section 7
 
 quality() {  # coder-mini beside the AR baseline, no syntax constraint on either
-  $mercury eval --model "$diffusion" --model "$baseline" --unconstrained --limit "$limit" --threads 1 \
-    --out $out/eval.json >$out/eval.log 2>&1
+  $mercury eval --model "$diffusion" --unconstrained --limit "$limit" --threads 1 \
+    --out $out/eval_diffusion.json >$out/eval_diffusion.log 2>&1
+  $mercury eval --model "$baseline" --unconstrained --limit "$limit" --threads 1 \
+    --out $out/eval_ar.json >$out/eval_ar.log 2>&1
   $mercury eval --model "$diffusion" --unconstrained --tau 0.5 0.7 0.8 0.9 1.0 --limit "$limit" --threads 1 \
     --sets heldout-single-line heldout-multi-line --out $out/tau.json >$out/tau.log 2>&1
+  $mercury eval --model "$diffusion" --unconstrained --tau 0.1 0.2 0.3 --limit "$limit" --threads 1 \
+    --sets heldout-single-line heldout-multi-line --out $out/tau_low.json >$out/tau_low.log 2>&1
   $py bench/constraints.py --model "$diffusion" --limit $((limit / 2)) --threads 1 --out $out/constraints.json \
     >$out/constraints.log 2>&1
 }
@@ -25,6 +30,10 @@ quality() {  # coder-mini beside the AR baseline, no syntax constraint on either
 speed() {
   $py bench/lsp_latency.py --model "$diffusion" --model "$baseline" --tasks 40 --threads 1 \
     --out $out/lsp_latency.json >$out/lsp_latency.log 2>&1
+  $py bench/lsp_latency.py --model "$diffusion" --tasks 40 --threads 1 --unconstrained \
+    --out $out/lsp_latency_unconstrained.json >$out/lsp_latency_unconstrained.log 2>&1
+  $py bench/engine_speed.py step --model "$diffusion" --model "$baseline" --threads 1 \
+    --out $out/step.json >$out/step.log 2>&1
   $py bench/engine_speed.py context --model "$diffusion" --model "$baseline" --backend torch onnx-int8 \
     --repeats 3 --threads 1 --out $out/context.json --plot docs/context_latency.png >$out/context.log 2>&1
   $py bench/engine_speed.py memory --model "$diffusion" --tasks "$limit" --threads 1 \

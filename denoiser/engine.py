@@ -95,8 +95,10 @@ class Engine:
     ) -> Engine:
         """Load a registry name or a model directory (raises mercury.models.ModelNotFound).
 
-        backend: "torch", "onnx" (fp32 graph), "onnx-int8", or "auto" (the default chosen by
-        measurement, see BENCHMARKS.md: ONNX int8 where its files and onnxruntime are present).
+        backend: "torch", "onnx" (fp32 graph), "onnx-int8", or "auto", chosen by measurement (see
+        BENCHMARKS.md): ONNX Runtime fp32 where model.onnx and onnxruntime are present (about 2x faster
+        per step than PyTorch eager here), else int8, else PyTorch. int8 saves memory against ONNX fp32
+        but is not faster at batch 1 on this CPU.
         """
         folder = resolve_model(model)
         if threads:
@@ -236,7 +238,10 @@ def _choose_backend(folder: Path, backend: str, device: str) -> str:
         return backend
     if device != "cpu" or importlib.util.find_spec("onnxruntime") is None:
         return "torch"
-    return "onnx-int8" if (folder / ONNX_FILES["int8"]).is_file() else "torch"
+    for name in ("onnx", "onnx-int8"):
+        if (folder / ONNX_FILES[backend_precision(name)]).is_file():
+            return name
+    return "torch"
 
 
 def backend_precision(backend: str) -> str:

@@ -69,9 +69,13 @@ def test_engine_on_onnx_gives_the_pytorch_completions(exported, backend):
         assert again.reused_tokens > 0 and again.text == reference.complete(request).text
 
 
-def test_auto_backend_prefers_int8_onnx_when_exported(exported, tiny_model_dir):
+def test_auto_backend_prefers_onnx_fp32_then_int8_then_torch(exported, tiny_model_dir, tmp_path):
     from mercury.denoiser.engine import Engine
 
     folder, _ = exported
-    assert Engine.load(str(folder), constrained=False).info()["backend"] == "onnx-int8"
+    assert Engine.load(str(folder), constrained=False).info()["backend"] == "onnx"
+    int8_only = tmp_path / "int8"
+    shutil.copytree(folder, int8_only)
+    (int8_only / "model.onnx").unlink()
+    assert Engine.load(str(int8_only), constrained=False).info()["backend"] == "onnx-int8"
     assert Engine.load(str(tiny_model_dir), constrained=False).info()["backend"] == "torch"
