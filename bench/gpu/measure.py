@@ -115,7 +115,7 @@ def throughput(folder, device: torch.device, records: list[dict], plan) -> dict:
 
     model = Denoiser.load(folder, dtype=torch.bfloat16).to(device)
     tok = CodeTokenizer.load(folder / "tokenizer.json")
-    engine = Engine(folder, model, tok, None)
+    engine = Engine(folder, model, tok, None, "torch")
     tasks = heldout_tasks(records, "single-line", plan.sampler_tasks + WARMUP, seed=1234)
     batch1 = sampler_speed(engine, tasks, plan.sampler_seconds)
     sizes, context, steps = plan.batched_sizes, plan.batched_context, plan.batched_steps

@@ -52,9 +52,9 @@ def test_int8_file_is_smaller(exported):
 
 @pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
 def test_engine_on_onnx_gives_the_pytorch_completions(exported, backend):
-    from conftest import CUTS, split
     from mercury.denoiser.api import CompletionRequest
     from mercury.denoiser.engine import Engine
+    from tiny_model import CUTS, split
 
     folder, _ = exported
     reference = Engine.load(str(folder), backend="torch", constrained=False)

@@ -1,9 +1,9 @@
 """End to end on real (tiny) weights: save, load, fill memorised middles, reuse the context cache."""
 
 import pytest
-from conftest import CUTS, split
 from mercury.denoiser.api import CompletionRequest
 from mercury.denoiser.engine import Engine
+from tiny_model import CUTS, split
 
 
 @pytest.mark.parametrize("before,middle", CUTS)

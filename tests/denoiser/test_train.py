@@ -3,9 +3,9 @@
 import json
 
 import torch
-from conftest import MEMORISED
 from mercury.denoiser.api import CompletionRequest
 from mercury.denoiser.engine import Engine
+from tiny_model import MEMORISED
 
 from mercury.cli import main as mercury_main
 
