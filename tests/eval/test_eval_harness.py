@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import json
 
-from mercury.denoiser.api import CompletionRequest, CompletionResult
+from fake_engine import EchoEngine
 
 from mercury import evaluate
 from mercury.eval_tasks import clip_context, heldout_tasks, humaneval_line_tasks, load_heldout, safim_tasks
-
-
-class EchoEngine:
-    """Answers from a table of prefix ending -> text; anything else gets 'pass'."""
-
-    def __init__(self, answers: dict[str, str] | None = None) -> None:
-        self.answers = answers or {}
-        self.requests: list[CompletionRequest] = []
-
-    def complete(self, request: CompletionRequest) -> CompletionResult:
-        self.requests.append(request)
-        text = next((t for end, t in self.answers.items() if request.prefix.endswith(end)), "pass")
-        return CompletionResult(text=text, stop_reason="eom", steps=1, forward_passes=2, tokens=4)
 
 
 def test_heldout_tasks_are_deterministic(fake_corpus):
@@ -61,7 +48,9 @@ def test_clip_context_cuts_at_line_boundaries():
 def test_report_shape_and_scores(fake_corpus, fake_eval_data):
     cfg = evaluate.EvalConfig(limit=3, corpus=str(fake_corpus), eval_data=str(fake_eval_data))
     answers = {"n):\n    ": "print(i)", '"""Twice x."""\n': "    y = x + x", "x * 2\n\n": "    return y"}
-    report = evaluate.evaluate_models({"fake": EchoEngine(answers), "dumb": EchoEngine()}, cfg)
+    report = evaluate.evaluate_models(
+        {"fake": EchoEngine(answers, fallback="pass"), "dumb": EchoEngine(fallback="pass")}, cfg
+    )
     assert set(report) == {"config", "machine", "notes", "results", "created"}
     assert set(report["results"]) == {"fake", "dumb"} and set(report["results"]["fake"]) == set(
         evaluate.DEFAULT_SETS
@@ -93,13 +82,13 @@ def test_requests_follow_the_task_kind(fake_corpus, fake_eval_data):
         eval_data=str(fake_eval_data),
         sets=("heldout-single-line", "heldout-multi-line"),
     )
-    engine = EchoEngine()
+    engine = EchoEngine(fallback="pass")
     evaluate.evaluate_models({"e": engine}, cfg)
     assert [r.multiline for r in engine.requests] == [False, False, True, True]
 
 
 def test_main_writes_report_for_several_taus(fake_corpus, fake_eval_data, tmp_path, monkeypatch):
-    engine = EchoEngine()
+    engine = EchoEngine(fallback="pass")
     monkeypatch.setattr(evaluate, "load_engine", lambda *args, **kwargs: engine)
     out = tmp_path / "report.json"
     argv = [

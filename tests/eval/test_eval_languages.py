@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from mercury.denoiser.api import CompletionRequest, CompletionResult
+from fake_engine import EchoEngine
 from mercury.syntax import language_for
 
 from mercury import eval_tasks, evaluate, parsecheck, sandbox
@@ -16,19 +16,6 @@ from mercury.eval_tasks import HUMANEVAL_X, heldout_tasks, humaneval_line_tasks,
 
 REAL_EVAL_DATA = Path(evaluate.default_eval_data())
 OTHER_TAGS = [tag for tag in HUMANEVAL_X if tag != "python"]
-
-
-class EchoEngine:
-    """Answers from a table of prefix ending -> text; anything else gets an empty completion."""
-
-    def __init__(self, answers: dict[str, str] | None = None) -> None:
-        self.answers = answers or {}
-        self.requests: list[CompletionRequest] = []
-
-    def complete(self, request: CompletionRequest) -> CompletionResult:
-        self.requests.append(request)
-        text = next((t for end, t in self.answers.items() if request.prefix.endswith(end)), "")
-        return CompletionResult(text=text, stop_reason="eom", steps=1, forward_passes=1, tokens=1)
 
 
 # --- held-out Go and Rust ----------------------------------------------------------------------
