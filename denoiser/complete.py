@@ -29,7 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     prefix, suffix = args.prefix, args.suffix
     if args.file:
-        text = Path(args.file).read_text(encoding="utf-8")
+        try:
+            text = Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            p.error(f"cannot read {args.file}: {err}")
         if args.cursor not in text:
             p.error(f"{args.file} has no cursor marker {args.cursor!r}")
         prefix, suffix = text.split(args.cursor, 1)

@@ -368,7 +368,11 @@ def main(argv: list[str] | None = None) -> int:
         corpus=tuple(args.corpus),
         eval_data=args.eval_data,
     )
-    report = evaluate_models(engines, cfg, args.predictions)
+    try:
+        report = evaluate_models(engines, cfg, args.predictions)
+    except (ValueError, OSError) as err:  # missing corpus or eval data: say what to build or pass
+        print(f"mercury eval: {err}", file=sys.stderr)
+        return 2
     print(format_table(report))
     for note in report["notes"]:
         print(f"note: {note}")

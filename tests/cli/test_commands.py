@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from mercury.bench import available
 from mercury.cli import SUBCOMMANDS, main
 
@@ -40,3 +42,14 @@ def test_complete_reports_an_unknown_model_clearly(capsys):
 def test_mercury_lsp_help():
     run = subprocess.run([sys.executable, "-m", "mercury.lsp.cli", "--help"], capture_output=True, text=True)
     assert run.returncode == 0 and "--model" in run.stdout
+
+
+def test_bad_input_files_get_a_message_not_a_traceback(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["complete", "--file", "/nonexistent/file.py"])
+    assert done.value.code == 2 and "cannot read" in capsys.readouterr().err
+    assert (
+        main(["eval", "--model", "coder-mini", "--corpus", "/nonexistent", "--sets", "heldout-single-line"])
+        == 2
+    )
+    assert "no held-out" in capsys.readouterr().err
