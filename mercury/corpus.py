@@ -136,6 +136,28 @@ def choose_heldout_units(source: Source, fraction: float, salt: str) -> set[str]
     return chosen
 
 
+def capped_tests(source: Source, heldout_units: set[str], share: float, salt: str) -> set[str]:
+    """Relative paths of training test files beyond `share` of the source's training bytes.
+
+    CPython's test suite is more than half of the stdlib; unweighted, a small model spends its
+    capacity on assertEqual. Test files are kept in hash order while they fit the budget.
+    """
+    if share >= 1.0:
+        return set()
+    train = [sf for sf in source.files if sf.unit not in heldout_units]
+    tests = [sf for sf in train if sf.is_test]
+    code_bytes = sum(sf.abspath.stat().st_size for sf in train if not sf.is_test)
+    budget = share / (1.0 - share) * code_bytes if share > 0 else 0.0
+    taken, dropped = 0, set()
+    for sf in sorted(tests, key=lambda f: unit_rank(source.name, f.relpath, salt)):
+        size = sf.abspath.stat().st_size
+        if taken + size <= budget:
+            taken += size
+        else:
+            dropped.add(sf.relpath)
+    return dropped
+
+
 def assign_split(sf: SourceFile, heldout_units: set[str]) -> str | None:
     """'train', 'heldout', or None (dropped) for one file.
 
@@ -166,7 +188,14 @@ class _Stats:
         self.kept[source][f"{split}_bytes"] += size
 
 
-def select_files(sources: list[Source], cfg: FilterConfig, fraction: float, salt: str, stats: _Stats):
+def select_files(
+    sources: list[Source],
+    cfg: FilterConfig,
+    fraction: float,
+    salt: str,
+    stats: _Stats,
+    test_share: float = 1.0,
+):
     """Yield (split, source, file, text) for every file that survives filters and deduplication.
 
     Held-out files go through deduplication first, so a training file that copies a held-out file
@@ -176,11 +205,12 @@ def select_files(sources: list[Source], cfg: FilterConfig, fraction: float, salt
     planned = []
     for source in sources:
         heldout_units = choose_heldout_units(source, fraction, salt)
+        over_cap = capped_tests(source, heldout_units, test_share, salt)
         for sf in source.files:
             split = assign_split(sf, heldout_units)
-            if split is None:
-                size = sf.abspath.stat().st_size
-                stats.drop("test-of-heldout-package", f"{source.name}:{sf.relpath}", size)
+            if split is None or sf.relpath in over_cap:
+                reason = "test-of-heldout-package" if split is None else "test-share-cap"
+                stats.drop(reason, f"{source.name}:{sf.relpath}", sf.abspath.stat().st_size)
             else:
                 planned.append((split != "heldout", source.name, sf.relpath, split, source, sf))
     planned.sort(key=lambda p: p[:3])
@@ -271,6 +301,7 @@ def build_corpus(
     heldout_fraction: float = 0.05,
     salt: str = "mercury-heldout-v1",
     debian: bool = False,
+    test_share: float = 1.0,
     cfg: FilterConfig | None = None,
     sources: list[Source] | None = None,
 ) -> dict:
@@ -279,7 +310,7 @@ def build_corpus(
     sources = sources if sources is not None else load_sources(tuple(languages), debian)
     out_dir.mkdir(parents=True, exist_ok=True)
     stats, writers, units = _Stats(), {}, defaultdict(set)
-    for split, source, sf, text in select_files(sources, cfg, heldout_fraction, salt, stats):
+    for split, source, sf, text in select_files(sources, cfg, heldout_fraction, salt, stats, test_share):
         wkey = (split, source.language)
         if wkey not in writers:
             writers[wkey] = ShardWriter(out_dir / split, source.language)
@@ -298,19 +329,23 @@ def build_corpus(
         writer.publish()
     _remove_stale_shards(out_dir, {p for w in writers.values() for p in w.paths})
     manifest = _manifest(out_dir, sources, stats, units, writers, heldout_fraction, salt, cfg)
-    manifest["recipe"] = _recipe(out_dir, languages, heldout_fraction, salt, debian, cfg)
+    manifest["split"]["test_share"] = test_share
+    manifest["recipe"] = _recipe(out_dir, languages, heldout_fraction, salt, debian, cfg, test_share)
     tmp = out_dir / "manifest.json.partial"
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, out_dir / "manifest.json")
     return manifest
 
 
-def _recipe(out_dir: Path, languages, fraction: float, salt: str, debian: bool, cfg: FilterConfig) -> str:
+def _recipe(
+    out_dir: Path, languages, fraction: float, salt: str, debian: bool, cfg: FilterConfig, test_share: float
+) -> str:
     """The one command that rebuilds this corpus, for the manifest and the model card."""
     return (
         f"python -m mercury.corpus --out {out_dir} --languages {' '.join(languages)} "
         f"--heldout-fraction {fraction} --salt {salt}"
         + (" --debian" if debian else "")
+        + (f" --test-share {test_share}" if test_share < 1.0 else "")
         + ("" if cfg.check_syntax else " --no-syntax-check")
     )
 
@@ -342,7 +377,8 @@ def _manifest(out_dir, sources, stats, units, writers, fraction, salt, cfg) -> d
             "by": "package/project, about heldout_fraction of bytes",
             "heldout_fraction": fraction,
             "salt": salt,
-            "note": "tests of held-out packages are dropped; other tests are trained on",
+            "note": "tests of held-out packages are dropped; other tests are trained on, "
+            "capped at test_share of each source's training bytes",
         },
         "filters": cfg.__dict__,
         "sources": listed,
@@ -359,10 +395,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debian", action="store_true", help="apt-get install the Debian source packages")
     parser.add_argument("--heldout-fraction", type=float, default=0.05)
     parser.add_argument("--salt", default="mercury-heldout-v1", help="changes which packages are held out")
+    parser.add_argument(
+        "--test-share", type=float, default=1.0, help="most of each source's training bytes that tests may be"
+    )
     parser.add_argument("--no-syntax-check", action="store_true", help="skip the tree-sitter filter")
     args = parser.parse_args(argv)
     if not 0.0 <= args.heldout_fraction < 1.0:
         parser.error("--heldout-fraction must be in [0, 1)")
+    if not 0.0 <= args.test_share <= 1.0:
+        parser.error("--test-share must be in [0, 1]")
     cfg = FilterConfig(check_syntax=not args.no_syntax_check)
     manifest = build_corpus(
         args.out,
@@ -370,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         heldout_fraction=args.heldout_fraction,
         salt=args.salt,
         debian=args.debian,
+        test_share=args.test_share,
         cfg=cfg,
     )
     _print_summary(manifest, args.out)

@@ -106,3 +106,14 @@ def test_cpython_test_modules_map_to_the_package_they_test():
     assert corpus_sources.tested_unit("test_json", units) == "json"
     assert corpus_sources.tested_unit("test_osx_env.py", units) == "test"
     assert corpus_sources.tested_unit("support", units) == "test"
+
+
+def test_test_share_caps_test_bytes_and_is_in_the_recipe(fake_source, tmp_path):
+    full = build_corpus(tmp_path / "full", sources=[fake_source], heldout_fraction=0.0)
+    assert "tests/test_gamma.py" in {r["path"] for r in _records(tmp_path / "full", "train")}
+    capped = build_corpus(tmp_path / "capped", sources=[fake_source], heldout_fraction=0.0, test_share=0.0)
+    assert _dropped(capped, "test-share-cap") == ["tests/test_gamma.py"]
+    assert {r["path"] for r in _records(tmp_path / "capped", "train")} == {
+        r["path"] for r in _records(tmp_path / "full", "train")
+    } - {"tests/test_gamma.py"}
+    assert "--test-share 0.0" in capped["recipe"] and "--test-share" not in full["recipe"]
