@@ -25,6 +25,7 @@ from .model import KVCache, Stepper
 from .tokenizer import CodeTokenizer
 
 NEG_INF = float("-inf")
+REPAIR_ROUNDS = 3  # next-best tokens tried in one step at positions the constraint rejects
 
 
 @dataclass(kw_only=True)
@@ -112,9 +113,8 @@ class BlockDiffusionSampler:
             logits, cache = self.model.step_logits(cache, pending, canvas.tokens)
             pending = []
             out.steps += 1
-            conf, top = self._proposals(logits, canvas)
-            vetoed = self._vetoes(canvas, top, out.ids, constraint)
-            out.vetoed += len(vetoed)
+            probs, conf, top = self._proposals(logits, canvas)
+            vetoed = self._vetoes(canvas, probs, conf, top, out, constraint)
             committed = self._commit(canvas, conf, top, vetoed, settings.tau)
             out.step_commits.append(committed)
             end = self._span_end(canvas, settings.multiline)
@@ -124,19 +124,39 @@ class BlockDiffusionSampler:
                 return end, cache
         return self._force_finish(canvas, conf, top, settings.multiline), cache
 
-    def _proposals(self, logits: torch.Tensor, canvas: _Canvas) -> tuple[torch.Tensor, torch.Tensor]:
-        """Top proposal and its probability at every canvas position from logits (L, V): (L,), (L,)."""
+    def _proposals(self, logits: torch.Tensor, canvas: _Canvas):
+        """Probabilities (L, V), and the top proposal and its probability at every position (L,)."""
         logits[:, self._forbidden] = NEG_INF
         for pos, tokens in canvas.banned.items():
             logits[pos, list(tokens)] = NEG_INF
         probs = torch.softmax(logits, dim=-1)
         conf, top = probs.max(dim=-1)
-        return conf, top
+        return probs, conf, top
 
-    def _vetoes(self, canvas, top, previous_ids, constraint) -> set[int]:
-        """Open positions whose proposal lies in a syntax error that the draft introduces."""
+    def _vetoes(self, canvas, probs, conf, top, out, constraint) -> set[int]:
+        """Open positions whose proposal lies in a syntax error that the draft introduces.
+
+        A rejected proposal is banned at its position and the position's next-best token is tried
+        within the same step (a parse costs a fraction of a forward pass); positions still rejected
+        after REPAIR_ROUNDS wait for the next step.
+        """
         if constraint is None:
             return set()
+        attempt = 0
+        while True:
+            rejected = self._rejected(canvas, top, out.ids, constraint)
+            out.vetoed += len(rejected)
+            for i in rejected:
+                canvas.banned.setdefault(i, set()).add(int(top[i]))
+            if not rejected or attempt == REPAIR_ROUNDS:
+                return rejected
+            for i in rejected:
+                probs[i, top[i]] = 0.0
+                conf[i], top[i] = probs[i].max(dim=-1)
+            attempt += 1
+
+    def _rejected(self, canvas, top, previous_ids, constraint) -> set[int]:
+        """Open positions whose current proposal sits in a range the constraint calls invalid."""
         draft = [
             t if c else int(top[i])
             for i, (t, c) in enumerate(zip(canvas.tokens, canvas.committed, strict=True))
@@ -151,12 +171,11 @@ class BlockDiffusionSampler:
             pos += len(self.tok.pieces[tok_id])
         text = "".join(self.tok.pieces[t] for t in [*previous_ids, *draft])
         bad = constraint.invalid_ranges(text, complete)
-        vetoed = set()
-        for i, (a, b) in enumerate(spans):
-            if not canvas.committed[i] and any(a < y and x < max(b, a + 1) for x, y in bad):
-                vetoed.add(i)
-                canvas.banned.setdefault(i, set()).add(int(top[i]))
-        return vetoed
+        return {
+            i
+            for i, (a, b) in enumerate(spans)
+            if not canvas.committed[i] and any(a < y and x < max(b, a + 1) for x, y in bad)
+        }
 
     def _commit(self, canvas, conf, top, vetoed, tau) -> int:
         """Commit open proposals with p >= tau (all when tau < 1), always the single best; returns count.

@@ -1,6 +1,7 @@
 """The block-diffusion sampler's rules, driven by a scripted network whose proposals we choose."""
 
 import torch
+from mercury.denoiser import sampler as sampler_module
 from mercury.denoiser.model import KVCache
 from mercury.denoiser.sampler import BlockDiffusionSampler, SpanSettings
 from mercury.denoiser.tokenizer import train_tokenizer
@@ -162,6 +163,18 @@ def test_end_refusals_are_bounded():
     settings = SpanSettings(tau=0.5, multiline=True, end_refusals=2)
     out = sampler_for(script, [0.99] * 8).fill([0, 1, 2], None, settings, NeedsRunnerUp(never=True))
     assert out.refused_ends == 2 and out.stop_reason == "eom"
+
+
+def test_a_rejected_proposal_is_replaced_by_the_next_best_in_the_same_step(monkeypatch):
+    script = ids("beta") + [TOK.eom_id]
+    run = lambda: sampler_for(script, [0.99] * 8).fill(  # noqa: E731
+        [0, 1, 2], None, SpanSettings(tau=0.5, multiline=True), RejectBeta()
+    )
+    out = run()
+    assert out.text.startswith(RUNNER_UP) and out.step_commits[0] >= 1  # no forward pass lost to vetoes
+    monkeypatch.setattr(sampler_module, "REPAIR_ROUNDS", 0)
+    slow = run()
+    assert "beta" not in slow.text and slow.step_commits[0] == 0  # the first step was spent on the veto
 
 
 def test_cancel_between_steps_returns_cancelled():
