@@ -75,14 +75,6 @@ class SpanConstraint(Protocol):
         """True when prefix + middle + suffix adds no syntax error to the file (the final check)."""
         ...
 
-    def finishes(self, middle: str) -> bool:
-        """True when the span may end after `middle`: it adds no error and leaves none at the cursor.
-
-        The file without the span is usually broken where the cursor is (the user is mid-statement);
-        `accepts` allows a span that leaves it so, `finishes` asks that the span mend it.
-        """
-        ...
-
 
 ConstraintFactory = Callable[[CompletionRequest], "SpanConstraint | None"]
 Cancelled = Callable[[], bool]

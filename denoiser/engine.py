@@ -173,7 +173,6 @@ class Engine:
             context_tokens=len(ids),
             reused_tokens=reused,
             vetoed=out.vetoed,
-            extra={"refused_ends": out.refused_ends} if out.refused_ends else {},
         )
 
     def context(self, prefix: str, suffix: str) -> list[int]:

@@ -7,10 +7,9 @@ best one (Fast-dLLM's threshold rule, arXiv 2505.22618): easy spans finish in on
 take more. A finished block joins the clean stream in the same forward pass as the next block's first
 step, so one denoising step is exactly one forward pass.
 
-A `SpanConstraint` may veto proposals: a vetoed token is banned at its position and the next step
-proposes another (syntax/ plugs tree-sitter in here). It also decides whether the span may end where
-the model ends it: an end that leaves the cursor's line broken is refused a few times, like a
-grammar-constrained decoder that allows end-of-sequence only in an accepting state.
+A `SpanConstraint` may veto proposals (syntax/ plugs tree-sitter in here): a vetoed token is banned at
+its position, and the position's next-best tokens are checked within the same step before any waits
+for the next forward pass.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ class SpanSettings:
     max_tokens: int = 64
     multiline: bool = False
     extra_steps: int = 16  # bound on steps beyond L per block (vetoes can add steps)
-    end_refusals: int = 2  # times a span's end may be refused because it leaves the line broken
 
 
 @dataclass
@@ -44,7 +42,6 @@ class SpanOutcome:
     stop_reason: str
     steps: int = 0
     vetoed: int = 0
-    refused_ends: int = 0
     cache: KVCache | None = None  # cache of the clean stream after its first `context` tokens
     step_commits: list[int] = field(default_factory=list)  # tokens committed per step (tests, benchmarks)
 
@@ -68,7 +65,6 @@ class BlockDiffusionSampler:
         forbidden = [tok.pad_id, tok.mask_id, tok.suf_id, tok.pre_id, tok.mid_id]
         self._forbidden = torch.tensor(forbidden)
         self._newline = [("\n" in p) for p in tok.pieces]
-        self._newline_ids = {i for i, nl in enumerate(self._newline) if nl}
 
     @torch.inference_mode()
     def fill(
@@ -118,8 +114,6 @@ class BlockDiffusionSampler:
             committed = self._commit(canvas, conf, top, vetoed, settings.tau)
             out.step_commits.append(committed)
             end = self._span_end(canvas, settings.multiline)
-            if end is not None and self._refuse_end(canvas, end, out, settings, constraint):
-                end = None
             if end is not None or all(canvas.committed):
                 return end, cache
         return self._force_finish(canvas, conf, top, settings.multiline), cache
@@ -208,25 +202,6 @@ class BlockDiffusionSampler:
             if not multiline and self._newline[t]:
                 return i + 1, "newline"  # keep the token; the text is cut at its newline later
         return None
-
-    def _refuse_end(self, canvas, end, out, settings, constraint) -> bool:
-        """Undo a span end that leaves the cursor's line broken, and ban ending at that position.
-
-        In single-line mode every newline token ends the span, so all of them are banned there.
-        """
-        if constraint is None or out.refused_ends >= settings.end_refusals:
-            return False
-        index, reason = end
-        at = index if reason == "eom" else index - 1
-        tokens = out.ids + canvas.tokens[:index]
-        text = self._finish_text(SpanOutcome(tokens, "", reason), settings)
-        if constraint.finishes(text):
-            return False
-        canvas.committed[at], canvas.tokens[at] = False, self.tok.mask_id
-        ends = {self.tok.eom_id} if settings.multiline else {self.tok.eom_id, *self._newline_ids}
-        canvas.banned.setdefault(at, set()).update(ends)
-        out.refused_ends += 1
-        return True
 
     def _force_finish(self, canvas, conf, top, multiline) -> tuple[int, str] | None:
         """Step bound reached (vetoes kept blocking): commit the remaining proposals as they are."""

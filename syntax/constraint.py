@@ -111,28 +111,6 @@ class SyntaxConstraint:
             log.exception("syntax constraint failed (%s); completion not checked", self.language)
             return True
 
-    def finishes(self, middle: str) -> bool:
-        """True when prefix + middle + suffix is accepted and has no error on the lines the span touches.
-
-        Those lines run from the start of the cursor's line to the end of the line where the span
-        ends; an error there is one the completion should have mended (`x = ` with nothing after
-        it, a call left open, a block header with no body).
-        """
-        try:
-            if not self.accepts(middle):
-                return False
-            view = self._view(True)
-            tree, text = self._reparse(view, encode(middle))
-            start, end = len(self._prefix), len(self._prefix) + len(view.draft)
-            lo = text.rfind(b"\n", 0, start) + 1
-            hi = text.find(b"\n", end)
-            hi = len(text) if hi < 0 else hi
-            culprits = error_culprits(_anchor(tree, lo - 1, hi + 1), text, lo, hi, None)
-            return not culprits and not self._empty_blocks(tree, start, end, None)
-        except Exception:
-            log.exception("syntax constraint failed (%s); span end not checked", self.language)
-            return True
-
     # --- one draft ------------------------------------------------------------------------
 
     def _compute_ranges(self, view: _View, middle: str, complete: bool) -> list[tuple[int, int]]:

@@ -109,9 +109,6 @@ class RejectBeta:
     def accepts(self, middle):
         return "beta" not in middle
 
-    def finishes(self, middle):
-        return self.accepts(middle)
-
 
 def test_vetoed_proposals_are_banned_and_replaced():
     script = ids("alpha beta") + [TOK.eom_id]
@@ -123,46 +120,6 @@ def test_vetoed_proposals_are_banned_and_replaced():
 
 
 RUNNER_UP = TOK.decode(TOK.encode("gamma")[:1])  # what ScriptedNet proposes second everywhere
-
-
-class NeedsRunnerUp:
-    """A constraint under which a span may end only once it contains the runner-up (or never)."""
-
-    def __init__(self, never: bool = False):
-        self.never = never
-
-    def invalid_ranges(self, middle, complete):
-        return []
-
-    def accepts(self, middle):
-        return True
-
-    def finishes(self, middle):
-        return not self.never and RUNNER_UP in middle
-
-
-def test_an_end_that_leaves_the_line_broken_is_refused_and_the_span_goes_on():
-    script = ids("alpha beta") + [TOK.eom_id]
-    out = sampler_for(script, [0.99] * 8).fill(
-        [0, 1, 2], None, SpanSettings(tau=0.5, multiline=True), NeedsRunnerUp()
-    )
-    assert out.text == "alpha beta" + RUNNER_UP  # the runner-up took the refused end's place
-    assert out.stop_reason == "eom" and out.refused_ends == 1
-
-
-def test_single_line_refusal_bans_every_newline_token_there():
-    script = ids("alpha beta\nreturn")
-    out = sampler_for(script, [0.99] * 16).fill(
-        [0, 1, 2], None, SpanSettings(tau=0.5, multiline=False), NeedsRunnerUp()
-    )
-    assert out.text == "alpha beta" + RUNNER_UP + "return" and out.refused_ends == 1
-
-
-def test_end_refusals_are_bounded():
-    script = ids("alpha beta") + [TOK.eom_id]
-    settings = SpanSettings(tau=0.5, multiline=True, end_refusals=2)
-    out = sampler_for(script, [0.99] * 8).fill([0, 1, 2], None, settings, NeedsRunnerUp(never=True))
-    assert out.refused_ends == 2 and out.stop_reason == "eom"
 
 
 def test_a_rejected_proposal_is_replaced_by_the_next_best_in_the_same_step(monkeypatch):

@@ -54,31 +54,6 @@ def test_a_dedented_middle_empties_the_block_above() -> None:
 
 
 @pytest.mark.parametrize(
-    ("language", "prefix", "suffix", "unfinished", "finished"),
-    [
-        ("python", "x = ", "\nreturn\n", "", "1"),
-        ("python", "if x ", "\n    pass\n", "", "> 1:"),
-        ("python", "def area(r):\n    ", "\n\ndef g():\n    pass\n", "", "return r * r"),
-        ("python", "x = [1, 2", "\n", "", ", 3]"),
-        ("javascript", "const total = ", ";\nconsole.log(total);\n", "", "add(a, b)"),
-        ("javascript", "if (x ", "\n  y();\n}\n", "", "> 1) {"),
-        ("rust", "fn f() -> i32 {\n    let x = ", ";\n    x\n}\n", "", "1"),
-    ],
-)
-def test_a_span_finishes_only_when_the_cursor_line_parses(language, prefix, suffix, unfinished, finished):
-    constraint = SyntaxConstraint(language, prefix, suffix)
-    assert constraint.accepts(unfinished)  # adds no error: the line was broken before
-    assert not constraint.finishes(unfinished)  # but leaves it broken
-    assert constraint.finishes(finished)
-
-
-def test_an_error_away_from_the_cursor_does_not_keep_a_span_from_finishing() -> None:
-    constraint = SyntaxConstraint("python", "def f(:\n    pass\n\nx = ", "\n")
-    assert constraint.finishes("1")
-    assert not constraint.finishes("1)")  # a new error is never a finish
-
-
-@pytest.mark.parametrize(
     ("language", "prefix", "middle", "suffix"),
     [
         ("c", "int f(void) {\n    /* returns the ", "count) of x", " */\n    return 0;\n}\n"),
