@@ -23,7 +23,7 @@ from mercury import __version__
 
 from .completion import CompletionService, Suggestion
 from .config import parse_config
-from .context import Cursor, client_units, read_cursor
+from .context import Cursor, client_units, column_index, line_span, read_cursor
 from .documents import use_lsp_documents
 from .engines import EngineClient
 
@@ -127,6 +127,36 @@ class MercuryServer(LanguageServer):
             language_id=document.language_id or "",
         )
 
+    def cursor_with_selection(
+        self, uri: str, position: types.Position, selected: types.SelectedCompletionInfo
+    ) -> Cursor | None:
+        """The cursor as if the popup's selected item were already inserted over its range.
+
+        LSP shows an inline completion beside a selected popup item only when it extends the item's
+        text over the same range, so the model must see that text. None when the range is not on
+        the cursor's line ending at the cursor (no editor sends other ranges).
+        """
+        start, end = selected.range.start, selected.range.end
+        document = self.workspace.text_documents.get(unquote(uri))
+        if document is None or end != position or start.line != end.line or start.character > end.character:
+            return None
+        source = document.source
+        span = line_span(source, end.line)
+        if span is None:
+            return None
+        line_text = source[span[0] : span[1]]
+        first, last = (
+            column_index(line_text, start.character, self.encoding),
+            column_index(line_text, end.character, self.encoding),
+        )
+        if first is None or last is None:
+            return None
+        virtual = source[: span[0] + first] + selected.text + source[span[0] + last :]
+        column = start.character + client_units(selected.text, self.encoding)
+        return read_cursor(
+            virtual, end.line, column, self.encoding, uri=uri, language_id=document.language_id or ""
+        )
+
     def edit_range(self, cursor: Cursor, suggestion: Suggestion) -> types.Range:
         """From the start of the partly typed word to the cursor, plus replaced auto-closed characters."""
         encoding = self.encoding
@@ -182,20 +212,25 @@ async def initialized(ls: MercuryServer, params: types.InitializedParams) -> Non
 async def inline_completion(
     ls: MercuryServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList | None:
-    cursor = ls.cursor_at(params.text_document.uri, params.position)
-    if cursor is None or params.context.selected_completion_info is not None:
-        return None  # a popup item is selected: our text would have to extend it (not supported yet)
+    uri, selected = params.text_document.uri, params.context.selected_completion_info
+    if selected is None:
+        cursor = ls.cursor_at(uri, params.position)
+    else:
+        cursor = ls.cursor_with_selection(uri, params.position, selected)
+    if cursor is None:
+        return None
     automatic = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
     suggestion = await ls.service.complete(cursor, automatic)
     if suggestion is None:
         return types.InlineCompletionList(items=[])
-    item = types.InlineCompletionItem(
-        insert_text=cursor.partial_token + suggestion.edit.text,
-        range=ls.edit_range(cursor, suggestion),
-        command=types.Command(
-            title="Mercury: accepted", command=ACCEPT_COMMAND, arguments=[suggestion.item_id]
-        ),
-    )
+    command = types.Command(title="Mercury: accepted", command=ACCEPT_COMMAND, arguments=[suggestion.item_id])
+    if selected is None:
+        text, edit_range = cursor.partial_token + suggestion.edit.text, ls.edit_range(cursor, suggestion)
+    elif suggestion.edit.replace:
+        return types.InlineCompletionList(items=[])  # it would have to reach past the item's range
+    else:
+        text, edit_range = selected.text + suggestion.edit.text, selected.range
+    item = types.InlineCompletionItem(insert_text=text, range=edit_range, command=command)
     return types.InlineCompletionList(items=[item])
 
 

@@ -19,6 +19,7 @@ ANSWERS = {
     "greeting = ": '"hello, world"',
     "total = ": "price * quantity",
     "total = pri": "ce * quantity",
+    "total = price": " * quantity",
     "def area(w, h):\n": "    return w * h",
     "café = ": '"crème"',
 }

@@ -64,6 +64,23 @@ async def test_inline_completion_at_the_cursor(client: LanguageClient):
     assert item.command.command == "mercury.accept"
 
 
+async def test_a_selected_popup_item_is_extended_over_its_range(client: LanguageClient):
+    open_doc(client, URI, "total = pri\n")
+    item_range = types.Range(
+        start=types.Position(line=0, character=8), end=types.Position(line=0, character=11)
+    )
+    params = inline_params(URI, 0, 11)
+    params.context.selected_completion_info = types.SelectedCompletionInfo(range=item_range, text="price")
+    (item,) = (await client.text_document_inline_completion_async(params)).items
+    assert item.insert_text == "price * quantity"  # the model saw "total = price"
+    assert item.range == item_range
+    elsewhere = types.Range(
+        start=types.Position(line=0, character=0), end=types.Position(line=0, character=5)
+    )
+    params.context.selected_completion_info = types.SelectedCompletionInfo(range=elsewhere, text="count")
+    assert await client.text_document_inline_completion_async(params) is None
+
+
 async def test_range_covers_partial_word_and_auto_closed_bracket(client: LanguageClient):
     open_doc(client, URI, "total = pri\nprint()\n")
     (item,) = (await inline(client, URI, 0, 11)).items
