@@ -46,4 +46,6 @@ speed() {
 quality &
 speed &
 wait
+$py bench/training_curve.py docs/train/coder-mini.log.jsonl docs/train/coder-mini-ar.log.jsonl \
+  --out docs/training_curve.png
 echo "done: $out"
