@@ -55,17 +55,29 @@ pytestmark = [
 ]
 
 
-async def find_suggestion(client: LanguageClient) -> tuple[str, types.Position, types.InlineCompletionItem]:
-    """The first prompt the model completes: its uri, the cursor, and the item."""
+async def find_suggestion(
+    client: LanguageClient, usable=lambda here, item: True
+) -> tuple[str, types.Position, types.InlineCompletionItem]:
+    """The first prompt the model completes (with an item `usable` accepts): its uri, the cursor, the item."""
     for index, text in enumerate(PROMPTS):
         uri = f"file:///work/prompt{index}.py"
         open_doc(client, uri, text)
         lines = text.split("\n")
         here = types.Position(line=len(lines) - 1, character=len(lines[-1]))
         result = await inline(client, uri, here.line, here.character)
-        if result.items:
+        if result.items and usable(here, result.items[0]):
             return uri, here, result.items[0]
-    pytest.fail(f"{MODEL} completed none of {len(PROMPTS)} everyday prompts")
+    pytest.fail(f"{MODEL} completed none of {len(PROMPTS)} everyday prompts in a usable way")
+
+
+def _rest_to_type(here: types.Position, item: types.InlineCompletionItem) -> str:
+    """The part of the suggestion after what is already typed at the cursor."""
+    return item.insert_text[here.character - item.range.start.character :]
+
+
+def _typeable(here: types.Position, item: types.InlineCompletionItem) -> bool:
+    rest = _rest_to_type(here, item)
+    return len(rest) >= 2 and item.range.end == here and "\n" not in rest[:1]
 
 
 async def test_inline_completion_at_the_cursor():
@@ -94,11 +106,8 @@ async def test_cancellation_is_answered_with_request_cancelled():
 
 async def test_typing_through_a_suggestion_is_answered_from_the_cache():
     async with lsp_session(SERVER) as client:
-        uri, here, item = await find_suggestion(client)
-        typed_word = here.character - item.range.start.character
-        rest = item.insert_text[typed_word:]
-        if len(rest) < 2 or item.range.end != here or "\n" in rest[:1]:
-            pytest.skip(f"the suggestion {item.insert_text!r} is too short to type through")
+        uri, here, item = await find_suggestion(client, _typeable)
+        rest = _rest_to_type(here, item)
         calls = (await stats(client))["counts"]["engine_calls"]
         insert(client, uri, 2, here.line, here.character, rest[0])
         result = await inline(client, uri, here.line, here.character + 1)
