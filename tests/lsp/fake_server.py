@@ -22,24 +22,22 @@ from mercury.lsp.server import server  # noqa: E402
 from mercury.lsp.stdio import serve_stdio  # noqa: E402
 
 
+def use_fake_engine(engine: str | None, daemon_script: str) -> None:
+    """The fake engine in process, or the shared daemon at `engine`, started as `daemon_script`."""
+    if engine:
+        address = parse_address(engine)
+        spawn = [sys.executable, daemon_script, "--listen", str(address), "--idle-timeout", "60"]
+        server.use_engine(RemoteEngine(address, spawn=spawn), f"fake daemon at {address}")
+    else:
+        server.use_engine(InProcessEngine("fake", loader=FakeEngine), "fake engine")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--engine")
     args = parser.parse_args()
     setup_logging("warning", None)
-    if args.engine:
-        address = parse_address(args.engine)
-        spawn = [
-            sys.executable,
-            str(HERE / "fake_daemon.py"),
-            "--listen",
-            str(address),
-            "--idle-timeout",
-            "60",
-        ]
-        server.use_engine(RemoteEngine(address, spawn=spawn), f"fake daemon at {address}")
-    else:
-        server.use_engine(InProcessEngine("fake", loader=FakeEngine), "fake engine")
+    use_fake_engine(args.engine, str(HERE / "fake_daemon.py"))
     serve_stdio(server)
 
 

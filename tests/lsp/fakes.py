@@ -7,10 +7,15 @@ ends with SLOW_MARKER makes it behave like a long denoising loop: it polls `canc
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
+from collections.abc import AsyncIterator
 
 from mercury.denoiser.api import CompletionRequest, CompletionResult, never_cancelled
+from mercury.denoiser.rpc import Address
+from mercury.denoiser.service import serve
 
 SLOW_MARKER = "slow = "
 ANSWERS = {
@@ -61,3 +66,19 @@ class FakeEngine:
 
     def count_tokens(self, text: str) -> int:
         return -(-len(text) // 3)
+
+
+@contextlib.asynccontextmanager
+async def daemon(engine: FakeEngine, address: Address, token: str | None = None) -> AsyncIterator[None]:
+    """The real engine daemon (`serve`) around `engine` at `address`, for the duration of the block."""
+    ready = asyncio.Event()
+    task = asyncio.ensure_future(serve(engine, address, token=token, on_ready=ready.set))
+    done, _ = await asyncio.wait({task, asyncio.ensure_future(ready.wait())}, return_when="FIRST_COMPLETED")
+    if task in done:
+        task.result()  # serve refused to start: raise its error here
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

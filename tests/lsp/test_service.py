@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import os
 import shutil
@@ -11,17 +10,17 @@ import signal
 import stat
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mercury.denoiser.api import CompletionRequest
 from mercury.denoiser.rpc import Address, RpcError
-from mercury.denoiser.service import lock_path, serve, serve_main
+from mercury.denoiser.service import lock_path, serve_main
 from mercury.lsp.engines import CancelToken
 from mercury.lsp.remote import RemoteEngine
 
-from .fakes import SLOW_MARKER, FakeEngine
+from .fakes import SLOW_MARKER, FakeEngine, daemon
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,19 +30,6 @@ def address() -> Iterator[Address]:
     folder = tempfile.mkdtemp(prefix="mercury-test-", dir="/tmp")  # unix socket paths must stay short
     yield Address(path=os.path.join(folder, "engine.sock"))
     shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextlib.asynccontextmanager
-async def daemon(engine: FakeEngine, address: Address, token: str | None = None) -> AsyncIterator[None]:
-    ready = asyncio.Event()
-    task = asyncio.ensure_future(serve(engine, address, token=token, on_ready=ready.set))
-    await ready.wait()
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def request(prefix: str, uri: str = "file:///a.py") -> CompletionRequest:

@@ -50,22 +50,12 @@ def main() -> None:
         import guard  # before anything else is imported, so that the hook sees every later open
 
         guard.install(args.guard, args.secret)
-    from fakes import FakeEngine
-    from mercury.denoiser.rpc import parse_address
-    from mercury.lsp.cli import setup_logging
-    from mercury.lsp.engines import InProcessEngine
-    from mercury.lsp.remote import RemoteEngine
-    from mercury.lsp.server import server
+    from fake_server import server, setup_logging, use_fake_engine
     from mercury.lsp.stdio import serve_stdio
 
     setup_logging("warning", None)
     server.feature("mercury/debugDocument")(debug_document)
-    if args.engine:
-        address = parse_address(args.engine)
-        spawn = [sys.executable, args.daemon, "--listen", str(address), "--idle-timeout", "60"]
-        server.use_engine(RemoteEngine(address, spawn=spawn), f"fake daemon at {address}")
-    else:
-        server.use_engine(InProcessEngine("fake", loader=FakeEngine), "fake engine")
+    use_fake_engine(args.engine, args.daemon)
     serve_stdio(server)
 
 

@@ -26,10 +26,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lsp.fakes import FakeEngine
+from lsp.fakes import FakeEngine, daemon
 from mercury.denoiser.api import CompletionRequest
 from mercury.denoiser.rpc import Address, Connection, RpcError, UnsafeAddress, open_stream, parse_address
-from mercury.denoiser.service import serve
 from mercury.lsp.engines import CancelToken, EngineUnavailable
 from mercury.lsp.remote import RemoteEngine
 
@@ -40,21 +39,6 @@ REPO = HERE.parent.parent
 ENTRY_POINTS = ("mercury.lsp.cli", "mercury.denoiser.service")  # mercury-lsp and mercury serve
 UNPICKLERS = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "shelve", "marshal"}
 NETWORK = {"urllib.request", "http.client", "requests", "httpx", "aiohttp", "ftplib", "smtplib", "socket"}
-
-
-@contextlib.asynccontextmanager
-async def daemon(engine: FakeEngine, address: Address, token: str | None = None):
-    ready = asyncio.Event()
-    task = asyncio.ensure_future(serve(engine, address, token=token, on_ready=ready.set))
-    done, _ = await asyncio.wait({task, asyncio.ensure_future(ready.wait())}, return_when="FIRST_COMPLETED")
-    if task in done:
-        task.result()  # serve refused to start: raise its error here
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @contextlib.contextmanager
