@@ -145,10 +145,8 @@ class MercuryServer(LanguageServer):
         if span is None:
             return None
         line_text = source[span[0] : span[1]]
-        first, last = (
-            column_index(line_text, start.character, self.encoding),
-            column_index(line_text, end.character, self.encoding),
-        )
+        first = column_index(line_text, start.character, self.encoding)
+        last = column_index(line_text, end.character, self.encoding)
         if first is None or last is None:
             return None
         virtual = source[: span[0] + first] + selected.text + source[span[0] + last :]
