@@ -24,13 +24,13 @@ import traceback
 from pathlib import Path
 
 import torch
-
-from . import measure  # also makes mercury.<part> importable from a bare checkout
-
 from mercury.denoiser.engine import Engine
 from mercury.denoiser.model import Denoiser, ModelConfig
 from mercury.denoiser.tokenizer import CodeTokenizer
+
 from mercury.eval_tasks import FimTask
+
+from . import measure  # bench.gpu's __init__ has made mercury.<part> importable by now
 
 SETS = ("heldout-single-line", "heldout-multi-line")
 BATCH_SIZES = (1, 8, 32, 128)
@@ -61,7 +61,7 @@ def load_engine(folder: Path, device: torch.device, dtype: torch.dtype) -> Engin
     return Engine(folder, model, CodeTokenizer.load(folder / "tokenizer.json"), None, "torch")
 
 
-def samplers(tasks: dict[str, list[FimTask]], folders: dict[str, Path], device, dtype, seconds: float) -> dict:
+def samplers(tasks: dict[str, list[FimTask]], folders: dict[str, Path], device, dtype, seconds) -> dict:
     """Batch-1 sampler speed and accuracy of each model on each set (the first tasks warm up)."""
     rows = {}
     for label, folder in folders.items():
@@ -82,9 +82,10 @@ def step_times(cfg: ModelConfig, device: torch.device, dtype: torch.dtype) -> li
         ids = ids.to(device)
         _, cache = model.extend(None, ids, None)
         canvas = torch.full((B, cfg.block_length), 3, dtype=torch.long, device=device)
-        token, none = ids[:, -1:], ids[:, :0]
-        diffusion = _ms(lambda: model.logits(model.extend(cache, none, canvas)[0]).argmax(-1), device)
-        ar = _ms(lambda: model.logits(model.extend(cache, token, None)[0][:, -1:]).argmax(-1), device)
+        diffusion = _ms(
+            lambda c=cache, x=canvas: model.logits(model.extend(c, x[:, :0], x)[0]).argmax(-1), device
+        )
+        ar = _ms(lambda c=cache, t=ids[:, -1:]: model.logits(model.extend(c, t, None)[0]).argmax(-1), device)
         rows.append({
             "batch": B,
             "diffusion_ms_per_step": round(diffusion, 3),
@@ -108,7 +109,8 @@ def _ms(step, device: torch.device) -> float:
 
 def run(args: argparse.Namespace) -> int:
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)
-    report: dict = {"machine": _machine(device), "dtype": args.dtype, "note": __doc__.split("Two comparisons")[1].strip()}
+    note = __doc__.split("Two comparisons")[1].strip()
+    report: dict = {"machine": _machine(device), "dtype": args.dtype, "note": note}
     parts = {
         "samplers": lambda: samplers(
             load_tasks(args.tasks), {"diffusion": args.diffusion, "ar": args.ar}, device, dtype, args.seconds

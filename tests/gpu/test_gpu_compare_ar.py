@@ -7,10 +7,10 @@ import shutil
 import _gpu_bench  # noqa: F401 (bench.gpu becomes importable)
 import torch
 from mercury.denoiser.model import Denoiser, ModelConfig
-from mercury.eval_tasks import FimTask
 from mercury.models import resolve_model
 
 from bench.gpu import compare_ar
+from mercury.eval_tasks import FimTask
 
 CODE = "def area(width, height):\n    return width * height\n\n\nprint(area(2, 3))\n"
 
@@ -26,7 +26,7 @@ def tiny_model(folder, objective: str) -> None:
 def write_tasks(path) -> None:
     cut = CODE.index("return")
     tasks = [
-        FimTask(name, f"t{i}", "python", CODE[:cut], CODE[cut + 6 :], "return", multiline=name.endswith("multi-line"))
+        FimTask(name, f"t{i}", "python", CODE[:cut], CODE[cut + 6 :], "return", name.endswith("multi-line"))
         for name in compare_ar.SETS
         for i in range(5)
     ]
@@ -45,7 +45,8 @@ def run(tmp_path, size_config) -> tuple[int, dict]:
 
 
 def test_both_samplers_on_both_sets_and_step_times_at_every_batch_size(tmp_path):
-    (tmp_path / "size.json").write_text(json.dumps({"vocab_size": 64, "d_model": 16, "n_layer": 1, "n_head": 2}))
+    size = {"vocab_size": 64, "d_model": 16, "n_layer": 1, "n_head": 2}
+    (tmp_path / "size.json").write_text(json.dumps(size))
     rc, report = run(tmp_path, tmp_path / "size.json")
     assert rc == 0
     for model in ("diffusion", "ar"):
