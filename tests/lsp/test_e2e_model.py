@@ -38,7 +38,13 @@ from .client import (
 )
 
 MODEL = "coder-mini"
-SERVER = [str(Path(sys.executable).parent / "mercury-lsp"), "--model", MODEL, "--log-level", "warning"]
+
+
+def server(model: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "mercury-lsp"), "--model", model, "--log-level", "warning"]
+
+
+SERVER = server(MODEL)
 PROMPTS = [  # each completed at its end
     "def add(a, b):\n    return ",
     'if __name__ == "__main__":\n    ',
@@ -67,7 +73,7 @@ async def find_suggestion(
         result = await inline(client, uri, here.line, here.character)
         if result.items and usable(here, result.items[0]):
             return uri, here, result.items[0]
-    pytest.fail(f"{MODEL} completed none of {len(PROMPTS)} everyday prompts in a usable way")
+    pytest.fail(f"the model completed none of {len(PROMPTS)} everyday prompts in a usable way")
 
 
 def _rest_to_type(here: types.Position, item: types.InlineCompletionItem) -> str:
@@ -80,15 +86,18 @@ def _typeable(here: types.Position, item: types.InlineCompletionItem) -> bool:
     return len(rest) >= 2 and item.range.end == here and "\n" not in rest[:1]
 
 
-async def test_inline_completion_at_the_cursor():
-    async with lsp_session(SERVER) as client:
+@pytest.mark.parametrize("model", [MODEL, "coder-small"])
+async def test_inline_completion_at_the_cursor(model):
+    if model not in available_models():
+        pytest.skip(f"models/{model} is not installed")
+    async with lsp_session(server(model)) as client:
         assert client.init_result.capabilities.inline_completion_provider is not None
         _, here, item = await find_suggestion(client)
         assert item.insert_text.strip()
         assert item.range.start.line == item.range.end.line == here.line
         assert item.range.start.character <= here.character == item.range.end.character
         report = await stats(client)
-        assert report["engine"]["state"] == "ready" and report["engine"]["name"] == MODEL
+        assert report["engine"]["state"] == "ready" and report["engine"]["name"] == model
 
 
 async def test_cancellation_is_answered_with_request_cancelled():
