@@ -14,22 +14,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny_model import MEMORISED
 
 from .conftest import SETUP_LUA, open_python_buffer
 from .nvim_child import Nvim
 
-SOURCE = """def greet(name):
-    message = "hello " + name
-    print(message)
-    return message
-
-
-def area(width, height):
-    return width * height
-"""
-# (line number, text the line is cut to before typing, the key typed): contexts where a model that has
-# seen a little Python should continue.
-CONTEXTS = [(8, "    return width * ", "h"), (3, "    print(mes", "s"), (2, '    message = "hello " + ', "n")]
+# The file the tiny model memorised (tests/tiny_model.py), so that it has something to say.
+SOURCE = MEMORISED
+# (line number, text the line is cut to before typing, the key typed): first a cut the tiny model
+# memorised (its middle starts with the key), then places where any model that has seen Python goes on.
+CONTEXTS = [(2, '    message = "', "h"), (7, "    return width * ", "h"), (3, "    return mes", "s")]
 # The engine's state from mercury/stats, once it is past loading ("ready" or "failed"); else false.
 ENGINE_READY = """
 local client = require('mercury.server').client(0)
