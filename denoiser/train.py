@@ -222,14 +222,14 @@ class Trainer:
             bar.set_postfix(step=self.step, loss=f"{stats['loss']:.3f}", tok_s=f"{tok_s:.0f}")
             bar.update(int(1000 * self.progress()) - bar.n)
             if self.heldout and self.step % self.cfg.eval_every == 0:
-                self._log({"heldout_loss": self.heldout_loss()})
+                self._log(self.heldout_losses())
             if time.perf_counter() - last_ckpt > 60 * self.cfg.checkpoint_minutes:
                 self.save()
                 last_ckpt = time.perf_counter()
         bar.close()
         self._stream = None  # ends the loader's workers: their cores are free for what follows
         if self.heldout and self.step % self.cfg.eval_every:
-            self._log({"heldout_loss": self.heldout_loss()})
+            self._log(self.heldout_losses())
         self.save()
 
     def train_step(self) -> dict:
@@ -251,10 +251,18 @@ class Trainer:
         return stats
 
     @torch.no_grad()
-    def heldout_loss(self) -> float:
+    def heldout_losses(self) -> dict[str, float]:
+        """Mean held-out loss, and its diffusion and next-token parts: the parts compare runs whose
+        objective weights differ, the total does not."""
         self.model.eval()
-        values = [float(self._loss(b)[0]) for b in self.heldout]
-        return sum(values) / len(values)
+        parts: dict[str, list[float]] = {"heldout_loss": [], "heldout_diff_loss": [], "heldout_ar_loss": []}
+        for batch in self.heldout:
+            total, stats = self._loss(batch)
+            parts["heldout_loss"].append(float(total))
+            for key in ("diff_loss", "ar_loss"):
+                if key in stats:
+                    parts[f"heldout_{key}"].append(stats[key])
+        return {k: sum(v) / len(v) for k, v in parts.items() if v}
 
     def _log(self, record: dict) -> None:
         record = {

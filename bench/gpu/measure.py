@@ -29,18 +29,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-@torch.no_grad()
 def heldout_loss_parts(trainer) -> dict:
     """Mean total, diffusion and next-token loss over the trainer's held-out batches."""
-    trainer.model.eval()
-    parts: dict[str, list[float]] = {"loss": [], "diff_loss": [], "ar_loss": []}
-    for batch in trainer.heldout:
-        total, stats = trainer._loss(batch)  # the trainer's own autocast and device handling
-        parts["loss"].append(float(total))
-        for key in ("diff_loss", "ar_loss"):
-            if key in stats:
-                parts[key].append(stats[key])
-    result = {k: round(statistics.fmean(v), 4) for k, v in parts.items() if v}
+    result = {k.removeprefix("heldout_"): round(v, 4) for k, v in trainer.heldout_losses().items()}
     result["batches"] = len(trainer.heldout)
     result["examples"] = len(trainer.heldout) * trainer.cfg.batch_size
     return result

@@ -56,7 +56,10 @@ def test_train_writes_a_loadable_model_and_logs_heldout_loss(tmp_path):
         p.name for p in out.iterdir()
     }
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
-    assert any("heldout_loss" in r for r in log)
+    heldout = [r for r in log if "heldout_loss" in r]
+    assert heldout and {"heldout_diff_loss", "heldout_ar_loss"} <= set(heldout[-1])
+    parts = heldout[-1]["heldout_diff_loss"] + 0.5 * heldout[-1]["heldout_ar_loss"]  # ar_weight 0.5
+    assert abs(parts - heldout[-1]["heldout_loss"]) < 1e-3 * heldout[-1]["heldout_loss"]
     result = Engine.load(str(out), constrained=False).complete(CompletionRequest(prefix="def ", max_tokens=8))
     assert result.stop_reason in ("eom", "newline", "budget")
 
