@@ -7,10 +7,9 @@ best one (Fast-dLLM's threshold rule, arXiv 2505.22618): easy spans finish in on
 take more. A finished block joins the clean stream in the same forward pass as the next block's first
 step, so one denoising step is exactly one forward pass.
 
-A `SpanConstraint` may veto proposals (syntax/ plugs tree-sitter in here): nothing inside a syntax error
-of the draft is committed, the least confident proposal of each error is banned at its position, and
-that position's next-best tokens are checked within the same step before any waits for the next
-forward pass.
+A `SpanConstraint` may veto proposals (syntax/ plugs tree-sitter in here): a vetoed token is banned at
+its position, and the position's next-best tokens are checked within the same step before any waits
+for the next forward pass.
 """
 
 from __future__ import annotations
@@ -131,30 +130,27 @@ class BlockDiffusionSampler:
     def _vetoes(self, canvas, probs, conf, top, out, constraint) -> set[int]:
         """Open positions whose proposal lies in a syntax error that the draft introduces.
 
-        None of them is committed this step, but only the least confident proposal of each error is
-        banned at its position: one bad token makes its neighbours look wrong too, and banning them all
-        would throw away good proposals with the bad one. The banned positions' next-best tokens are
-        tried within the same step (a parse costs a fraction of a forward pass); positions still in
-        an error after REPAIR_ROUNDS wait for the next step.
+        A rejected proposal is banned at its position and the position's next-best token is tried
+        within the same step (a parse costs a fraction of a forward pass); positions still rejected
+        after REPAIR_ROUNDS wait for the next step.
         """
         if constraint is None:
             return set()
         attempt = 0
         while True:
-            errors = self._errors(canvas, top, out.ids, constraint)
-            culprits = {min(positions, key=lambda i: float(conf[i])) for positions in errors}
-            out.vetoed += len(culprits)
-            for i in culprits:
+            rejected = self._rejected(canvas, top, out.ids, constraint)
+            out.vetoed += len(rejected)
+            for i in rejected:
                 canvas.banned.setdefault(i, set()).add(int(top[i]))
-            if not errors or attempt == REPAIR_ROUNDS:
-                return set().union(*errors)
-            for i in culprits:
+            if not rejected or attempt == REPAIR_ROUNDS:
+                return rejected
+            for i in rejected:
                 probs[i, top[i]] = 0.0
                 conf[i], top[i] = probs[i].max(dim=-1)
             attempt += 1
 
-    def _errors(self, canvas, top, previous_ids, constraint) -> list[set[int]]:
-        """For each range the constraint calls invalid, the open positions whose proposals touch it."""
+    def _rejected(self, canvas, top, previous_ids, constraint) -> set[int]:
+        """Open positions whose current proposal sits in a range the constraint calls invalid."""
         draft = [
             t if c else int(top[i])
             for i, (t, c) in enumerate(zip(canvas.tokens, canvas.committed, strict=True))
@@ -168,14 +164,12 @@ class BlockDiffusionSampler:
             spans.append((pos, pos + len(self.tok.pieces[tok_id])))
             pos += len(self.tok.pieces[tok_id])
         text = "".join(self.tok.pieces[t] for t in [*previous_ids, *draft])
-        errors = []
-        for x, y in constraint.invalid_ranges(text, complete):
-            positions = {
-                i for i, (a, b) in enumerate(spans) if not canvas.committed[i] and a < y and x < max(b, a + 1)
-            }
-            if positions:
-                errors.append(positions)
-        return errors
+        bad = constraint.invalid_ranges(text, complete)
+        return {
+            i
+            for i, (a, b) in enumerate(spans)
+            if not canvas.committed[i] and any(a < y and x < max(b, a + 1) for x, y in bad)
+        }
 
     def _commit(self, canvas, conf, top, vetoed, tau) -> int:
         """Commit open proposals with p >= tau (all when tau < 1), always the single best; returns count.

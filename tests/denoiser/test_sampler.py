@@ -122,26 +122,6 @@ def test_vetoed_proposals_are_banned_and_replaced():
 RUNNER_UP = TOK.decode(TOK.encode("gamma")[:1])  # what ScriptedNet proposes second everywhere
 
 
-class RejectAlphaBeta:
-    """Calls "alpha beta" one error from its first to its last character, as parsers report them."""
-
-    def invalid_ranges(self, middle, complete):
-        i = middle.find("alpha beta")
-        return [] if i < 0 else [(i, i + len("alpha beta"))]
-
-    def accepts(self, middle):
-        return "alpha beta" not in middle
-
-
-def test_only_the_least_confident_proposal_of_an_error_is_banned():
-    script = ids("alpha beta") + [TOK.eom_id]  # "alpha", " bet", "a", <eom>
-    out = sampler_for(script, [0.99, 0.6, 0.99, 0.99]).fill(
-        [0, 1, 2], None, SpanSettings(tau=0.5, multiline=True), RejectAlphaBeta()
-    )
-    assert out.text.startswith("alpha") and "beta" not in out.text  # " bet" went, "alpha" stayed
-    assert out.vetoed == 1
-
-
 def test_a_rejected_proposal_is_replaced_by_the_next_best_in_the_same_step(monkeypatch):
     script = ids("beta") + [TOK.eom_id]
     run = lambda: sampler_for(script, [0.99] * 8).fill(  # noqa: E731
