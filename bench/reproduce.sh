@@ -43,9 +43,20 @@ speed() {
     --out $out/load.json >$out/load.log 2>&1
 }
 
+larger() {  # coder-small on this CPU (sections 1, 3 and 6); its GPU figures need the device (bench/gpu/)
+  $mercury export coder-small --no-int8
+  $mercury eval --model coder-small --unconstrained --limit "$limit" --threads 1 \
+    --out $out/eval_small.json >$out/eval_small.log 2>&1
+  $py bench/constraints.py --model coder-small --limit $((limit / 2)) --threads 1 \
+    --out $out/constraints_small.json >$out/constraints_small.log 2>&1
+  $py bench/engine_speed.py step --model coder-small --backend torch onnx --threads 1 \
+    --out $out/step_small.json >$out/step_small.log 2>&1
+}
+
 quality &
 speed &
 wait
+if [ "${SMALL:-1}" = 1 ]; then larger; fi  # about 30 minutes more; SMALL=0 skips it
 $py bench/training_curve.py docs/train/coder-mini.log.jsonl docs/train/coder-mini-ar.log.jsonl \
   --out docs/training_curve.png
 echo "done: $out"
