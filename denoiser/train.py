@@ -43,7 +43,7 @@ class TrainConfig:
     warmup_steps: int = 100
     weight_decay: float = 0.1
     grad_clip: float = 1.0
-    ar_weight: float = 0.5
+    ar_weight: float = 2.0  # next-token term; more also lowers the diffusion loss (BENCHMARKS, section 1)
     weight_by_t: bool = False
     seed: int = 0
     precision: str = "auto"  # auto | fp32 | bf16 (autocast); auto is bf16 on CUDA

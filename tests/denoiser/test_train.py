@@ -5,6 +5,7 @@ import json
 import torch
 from mercury.denoiser.api import CompletionRequest
 from mercury.denoiser.engine import Engine
+from mercury.denoiser.train import TrainConfig
 from tiny_model import MEMORISED
 
 from mercury.cli import main as mercury_main
@@ -58,7 +59,8 @@ def test_train_writes_a_loadable_model_and_logs_heldout_loss(tmp_path):
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     heldout = [r for r in log if "heldout_loss" in r]
     assert heldout and {"heldout_diff_loss", "heldout_ar_loss"} <= set(heldout[-1])
-    parts = heldout[-1]["heldout_diff_loss"] + 0.5 * heldout[-1]["heldout_ar_loss"]  # ar_weight 0.5
+    weight = TrainConfig.ar_weight  # the run above uses the default
+    parts = heldout[-1]["heldout_diff_loss"] + weight * heldout[-1]["heldout_ar_loss"]
     assert abs(parts - heldout[-1]["heldout_loss"]) < 1e-3 * heldout[-1]["heldout_loss"]
     result = Engine.load(str(out), constrained=False).complete(CompletionRequest(prefix="def ", max_tokens=8))
     assert result.stop_reason in ("eom", "newline", "budget")
