@@ -24,9 +24,7 @@ import traceback
 from pathlib import Path
 
 import torch
-from mercury.denoiser.engine import Engine
 from mercury.denoiser.model import Denoiser, ModelConfig
-from mercury.denoiser.tokenizer import CodeTokenizer
 
 from mercury.eval_tasks import FimTask
 
@@ -56,16 +54,11 @@ def load_tasks(path: Path) -> dict[str, list[FimTask]]:
     return by_set
 
 
-def load_engine(folder: Path, device: torch.device, dtype: torch.dtype) -> Engine:
-    model = Denoiser.load(folder, dtype=dtype).to(device)
-    return Engine(folder, model, CodeTokenizer.load(folder / "tokenizer.json"), None, "torch")
-
-
 def samplers(tasks: dict[str, list[FimTask]], folders: dict[str, Path], device, dtype, seconds) -> dict:
     """Batch-1 sampler speed and accuracy of each model on each set (the first tasks warm up)."""
     rows = {}
     for label, folder in folders.items():
-        engine = load_engine(folder, device, dtype)
+        engine = measure.engine_on(folder, device, dtype)
         rows[label] = {name: measure.sampler_speed(engine, ts, seconds) for name, ts in tasks.items()}
         if device.type == "cuda":
             torch.cuda.empty_cache()
@@ -82,10 +75,10 @@ def step_times(cfg: ModelConfig, device: torch.device, dtype: torch.dtype) -> li
         ids = ids.to(device)
         _, cache = model.extend(None, ids, None)
         canvas = torch.full((B, cfg.block_length), 3, dtype=torch.long, device=device)
-        diffusion = _ms(
-            lambda c=cache, x=canvas: model.logits(model.extend(c, x[:, :0], x)[0]).argmax(-1), device
-        )
-        ar = _ms(lambda c=cache, t=ids[:, -1:]: model.logits(model.extend(c, t, None)[0]).argmax(-1), device)
+        denoise = lambda c=cache, x=canvas: measure.denoise_step(model, c, x)  # noqa: E731
+        next_token = lambda c=cache, t=ids[:, -1:]: model.logits(model.extend(c, t, None)[0]).argmax(-1)  # noqa: E731
+        diffusion = measure.ms_per_call(denoise, device, STEPS, warmup=3)
+        ar = measure.ms_per_call(next_token, device, STEPS, warmup=3)
         rows.append({
             "batch": B,
             "diffusion_ms_per_step": round(diffusion, 3),
@@ -94,17 +87,6 @@ def step_times(cfg: ModelConfig, device: torch.device, dtype: torch.dtype) -> li
             "ar_tokens_per_s": round(B / ar * 1e3),
         })  # fmt: skip
     return rows
-
-
-def _ms(step, device: torch.device) -> float:
-    for _ in range(3):  # warm-up
-        step()
-    measure._sync(device)
-    start = time.perf_counter()
-    for _ in range(STEPS):
-        step()
-    measure._sync(device)
-    return (time.perf_counter() - start) / STEPS * 1000
 
 
 def run(args: argparse.Namespace) -> int:

@@ -87,26 +87,40 @@ def batched_forward(model: Denoiser, mask_id: int, sizes: tuple[int, ...], conte
         ids = torch.randint(8, model.cfg.vocab_size, (B, context), generator=gen).to(device)
         _, cache = model.extend(None, ids, None)
         canvas = torch.full((B, L), mask_id, dtype=torch.long, device=device)
-        none = ids[:, :0]
-        for _ in range(2):  # warm-up
-            model.logits(model.extend(cache, none, canvas)[0]).argmax(-1)
-        _sync(device)
-        start = time.perf_counter()
-        for _ in range(steps):
-            model.logits(model.extend(cache, none, canvas)[0]).argmax(-1)
-        _sync(device)
-        ms = (time.perf_counter() - start) / steps * 1000
+        ms = ms_per_call(lambda c=cache, x=canvas: denoise_step(model, c, x), device, steps, warmup=2)
         rows.append({"batch": B, "ms_per_step": round(ms, 3), "canvas_tokens_per_s": round(B * L / ms * 1e3)})
     return rows
 
 
-def throughput(folder, device: torch.device, records: list[dict], plan) -> dict:
-    """Load the exported model (bf16) on `device` and measure the sampler and the batched forward."""
+def denoise_step(model: Denoiser, cache, canvas: torch.Tensor) -> torch.Tensor:
+    """One denoising forward of `canvas` against `cache` (nothing appended), with its proposals."""
+    return model.logits(model.extend(cache, canvas[:, :0], canvas)[0]).argmax(-1)
+
+
+def ms_per_call(call, device: torch.device, calls: int, warmup: int) -> float:
+    """Mean milliseconds per call of `call` after `warmup` untimed calls, the device drained."""
+    for _ in range(warmup):
+        call()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(calls):
+        call()
+    _sync(device)
+    return (time.perf_counter() - start) / calls * 1000
+
+
+def engine_on(folder, device: torch.device, dtype: torch.dtype) -> Engine:
+    """An unconstrained PyTorch engine with the folder's weights in `dtype` on `device`."""
     from mercury.denoiser.tokenizer import CodeTokenizer
 
-    model = Denoiser.load(folder, dtype=torch.bfloat16).to(device)
-    tok = CodeTokenizer.load(folder / "tokenizer.json")
-    engine = Engine(folder, model, tok, None, "torch")
+    model = Denoiser.load(folder, dtype=dtype).to(device)
+    return Engine(folder, model, CodeTokenizer.load(folder / "tokenizer.json"), None, "torch")
+
+
+def throughput(folder, device: torch.device, records: list[dict], plan) -> dict:
+    """Load the exported model (bf16) on `device` and measure the sampler and the batched forward."""
+    engine = engine_on(folder, device, torch.bfloat16)
+    model, tok = engine.model, engine.tok
     tasks = heldout_tasks(records, "single-line", plan.sampler_tasks + WARMUP, seed=1234)
     batch1 = sampler_speed(engine, tasks, plan.sampler_seconds)
     sizes, context, steps = plan.batched_sizes, plan.batched_context, plan.batched_steps

@@ -88,8 +88,6 @@ def _typeable(here: types.Position, item: types.InlineCompletionItem) -> bool:
 
 @pytest.mark.parametrize("model", [MODEL, "coder-small"])
 async def test_inline_completion_at_the_cursor(model):
-    if model not in available_models():
-        pytest.skip(f"models/{model} is not installed")
     async with lsp_session(server(model)) as client:
         assert client.init_result.capabilities.inline_completion_provider is not None
         _, here, item = await find_suggestion(client)
