@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import shutil
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -55,6 +56,7 @@ class TrainConfig:
     eval_every: int = 200
     eval_batches: int = 8
     tokenizer_sample_mb: float = 20.0
+    init_from: str = ""  # model folder to continue: its weights, config and tokenizer; fresh optimizer and schedule
 
 
 def parse_args(argv: list[str] | None) -> tuple[TrainConfig, ModelConfig, SpanPolicy]:
@@ -125,9 +127,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         texts = read_texts(cfg.data)
         self.tok = self._tokenizer(texts, model_cfg.vocab_size)
-        model_cfg.vocab_size = self.tok.vocab_size
-        model_cfg.context_prefix, model_cfg.context_suffix = policy.max_prefix, policy.max_suffix
-        self.model = Denoiser(model_cfg).to(self.device)
+        self.model = self._initial_model(model_cfg, policy).to(self.device)
         self.optimizer = self._optimizer()
         self.rng = random.Random(cfg.seed)
         self.noise = torch.Generator().manual_seed(cfg.seed)
@@ -143,6 +143,8 @@ class Trainer:
 
     def _tokenizer(self, texts: list[str], vocab_size: int) -> CodeTokenizer:
         path = self.out / "tokenizer.json"
+        if self.cfg.init_from and not path.exists():
+            shutil.copyfile(Path(self.cfg.init_from) / "tokenizer.json", path)
         if path.exists():
             return CodeTokenizer.load(path)
         sample, budget = [], self.cfg.tokenizer_sample_mb * 1e6
@@ -154,6 +156,14 @@ class Trainer:
         tok = train_tokenizer(sample, vocab_size)
         tok.save(path)
         return tok
+
+    def _initial_model(self, model_cfg: ModelConfig, policy: SpanPolicy) -> Denoiser:
+        """A fresh model, or the --init-from one, whose architecture wins over the command line's."""
+        if self.cfg.init_from:
+            return Denoiser.load(self.cfg.init_from)
+        model_cfg.vocab_size = self.tok.vocab_size
+        model_cfg.context_prefix, model_cfg.context_suffix = policy.max_prefix, policy.max_suffix
+        return Denoiser(model_cfg)
 
     def _optimizer(self) -> torch.optim.Optimizer:
         decay = [p for n, p in self.model.named_parameters() if p.dim() >= 2]
