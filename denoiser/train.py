@@ -56,7 +56,7 @@ class TrainConfig:
     eval_every: int = 200
     eval_batches: int = 8
     tokenizer_sample_mb: float = 20.0
-    init_from: str = ""  # model folder to continue: its weights, config and tokenizer; fresh optimizer and schedule
+    init_from: str = ""  # model folder to continue (weights, config, tokenizer); fresh optimizer and schedule
 
 
 def parse_args(argv: list[str] | None) -> tuple[TrainConfig, ModelConfig, SpanPolicy]:
