@@ -3,9 +3,11 @@
     python bench/training_curve.py docs/train/coder-mini.log.jsonl docs/train/coder-mini-ar.log.jsonl \
         --out docs/training_curve.png
 
-The logs are the `log.jsonl` that `mercury train` writes beside the weights. The two losses are not
-comparable with each other (diffusion + 0.5 x next-token against next-token alone); each curve shows
-whether more time still helps its own model.
+The logs are the `log.jsonl` that `mercury train` writes beside the weights (a continued run's log
+appended with its step and time offsets). The two models' losses are not comparable with each other
+(diffusion + weight x next-token against next-token alone), and a diffusion run's total changes
+meaning when its next-token weight does; its diffusion part, logged since the weight study, is drawn
+on its own. Each curve shows whether more time still helps its own model.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import json
 from pathlib import Path
 
 
-def heldout_curve(log: Path) -> tuple[list[float], list[float]]:
-    """(minutes of training steps, held-out loss) from one training log."""
+def heldout_curve(log: Path, key: str = "heldout_loss") -> tuple[list[float], list[float]]:
+    """(minutes of training steps, held-out loss) from one training log; `key` picks the loss part."""
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    points = sorted((r["elapsed_s"] / 60, r["heldout_loss"]) for r in rows if "heldout_loss" in r)
+    points = sorted((r["elapsed_s"] / 60, r[key]) for r in rows if key in r)
     return [m for m, _ in points], [loss for _, loss in points]
 
 
@@ -34,8 +36,11 @@ def main(argv: list[str] | None = None) -> int:
 
     fig, axes = plt.subplots(1, len(args.logs), figsize=(5 * len(args.logs), 3.5), squeeze=False)
     for ax, log in zip(axes[0], args.logs, strict=True):
-        minutes, loss = heldout_curve(log)
-        ax.plot(minutes, loss, marker=".")
+        for key, label in (("heldout_loss", "total"), ("heldout_diff_loss", "diffusion part")):
+            minutes, loss = heldout_curve(log, key)
+            if minutes:
+                ax.plot(minutes, loss, marker=".", label=label)
+        ax.legend()
         ax.set_title(log.name.removesuffix(".log.jsonl"))
         ax.set_xlabel("minutes of training steps (one CPU core)")
         ax.set_ylabel("held-out loss")
