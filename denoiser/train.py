@@ -125,6 +125,8 @@ class Trainer:
         if self.device.type == "cuda":  # fp32 matmuls outside autocast may use TF32 tensor cores
             torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         torch.manual_seed(cfg.seed)
+        if cfg.init_from and not (Path(cfg.init_from) / "config.json").is_file():
+            raise ValueError(f"--init-from {cfg.init_from}: not a model folder (it has no config.json)")
         texts = read_texts(cfg.data)
         self.tok = self._tokenizer(texts, model_cfg.vocab_size)
         self.model = self._initial_model(model_cfg, policy).to(self.device)
@@ -350,8 +352,9 @@ class BatchStream(torch.utils.data.IterableDataset):
 def main(argv: list[str] | None = None) -> int:
     cfg, model_cfg, policy = parse_args(argv)
     trainer = Trainer(cfg, model_cfg, policy)
+    model = trainer.model
     print(
-        f"model {trainer.model.num_parameters() / 1e6:.2f}M parameters, objective {model_cfg.objective}, "
+        f"model {model.num_parameters() / 1e6:.2f}M parameters, objective {model.cfg.objective}, "
         f"precision {trainer.precision}, vocab {trainer.tok.vocab_size}"
     )
     trainer.run()

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 from mercury.denoiser.api import CompletionRequest
 from mercury.denoiser.engine import Engine
@@ -84,14 +85,22 @@ def test_same_seed_gives_the_same_weights(tmp_path):
     ).read_bytes()
 
 
-def test_init_from_continues_a_model_folder_with_its_own_architecture_and_tokenizer(tmp_path):
+def test_init_from_continues_a_model_folder_with_its_own_architecture_and_tokenizer(tmp_path, capsys):
     code = corpus(tmp_path)
     first, second = tmp_path / "first", tmp_path / "second"
-    mercury_main(["train", str(code), "--out", str(first), *ARGS])
+    mercury_main(["train", str(code), "--out", str(first), *ARGS, "--objective", "ar"])
+    capsys.readouterr()
     # A different architecture on the command line loses to the folder's; lr 0 leaves the weights as loaded.
     other = [{"32": "64", "4": "8"}.get(a, a) for a in ARGS] + ["--lr", "0", "--init-from", str(first)]
     mercury_main(["train", str(code), "--out", str(second), *other])
+    assert "objective ar," in capsys.readouterr().out  # the folder's objective, not the default
     assert json.loads((second / "config.json").read_text()) == json.loads((first / "config.json").read_text())
     assert (second / "tokenizer.json").read_bytes() == (first / "tokenizer.json").read_bytes()
     assert (second / "model.safetensors").read_bytes() == (first / "model.safetensors").read_bytes()
     assert torch.load(second / "trainer_state.pt", weights_only=True)["step"] == 6
+
+
+def test_init_from_a_folder_without_a_model_is_a_clear_error(tmp_path):
+    code = corpus(tmp_path)
+    with pytest.raises(ValueError, match="not a model folder"):
+        mercury_main(["train", str(code), "--out", str(tmp_path / "run"), *ARGS, "--init-from", str(code)])
