@@ -54,8 +54,9 @@ class _Canvas:
         self.committed = [False] * length
         self.banned: dict[int, set[int]] = {}
 
-    def open_positions(self) -> list[int]:
-        return [i for i, c in enumerate(self.committed) if not c]
+    def open_positions(self, horizon: int | None = None) -> list[int]:
+        stop = len(self.tokens) if horizon is None else horizon
+        return [i for i, c in enumerate(self.committed[:stop]) if not c]
 
 
 class BlockDiffusionSampler:
@@ -87,11 +88,12 @@ class BlockDiffusionSampler:
                 return out
             block = canvas.tokens if end is None else canvas.tokens[: end[0]]
             out.ids.extend(block[: settings.max_tokens - len(out.ids)])
+            if end is not None and end[1] == "repetition":
+                if (cut := repetition_start(out.ids)) is not None:
+                    out.ids, out.stop_reason = out.ids[:cut], "repetition"
+                break
             if end is not None:
                 out.stop_reason = end[1]
-                break
-            if (cut := repetition_start(out.ids)) is not None:
-                out.ids, out.stop_reason = out.ids[:cut], "repetition"
                 break
             pending = block
         out.text = self._finish_text(out, settings)
@@ -110,10 +112,10 @@ class BlockDiffusionSampler:
             pending = []
             out.steps += 1
             probs, conf, top = self._proposals(logits, canvas)
-            vetoed = self._vetoes(canvas, probs, conf, top, out, constraint)
-            committed = self._commit(canvas, conf, top, vetoed, settings.tau)
+            vetoed = self._vetoes(canvas, probs, conf, top, out, constraint, settings.multiline)
+            committed = self._commit(canvas, conf, top, vetoed, settings)
             out.step_commits.append(committed)
-            end = self._span_end(canvas, settings.multiline)
+            end = self._span_end(canvas, settings.multiline) or self._loop_end(canvas, out.ids)
             if end is not None or all(canvas.committed):
                 return end, cache
         return self._force_finish(canvas, conf, top, settings.multiline), cache
@@ -127,7 +129,7 @@ class BlockDiffusionSampler:
         conf, top = probs.max(dim=-1)
         return probs, conf, top
 
-    def _vetoes(self, canvas, probs, conf, top, out, constraint) -> set[int]:
+    def _vetoes(self, canvas, probs, conf, top, out, constraint, multiline) -> set[int]:
         """Open positions whose proposal lies in a syntax error that the draft introduces.
 
         A rejected proposal is banned at its position and the position's next-best token is tried
@@ -138,7 +140,7 @@ class BlockDiffusionSampler:
             return set()
         attempt = 0
         while True:
-            rejected = self._rejected(canvas, top, out.ids, constraint)
+            rejected = self._rejected(canvas, top, out.ids, constraint, multiline)
             out.vetoed += len(rejected)
             for i in rejected:
                 canvas.banned.setdefault(i, set()).add(int(top[i]))
@@ -149,21 +151,21 @@ class BlockDiffusionSampler:
                 conf[i], top[i] = probs[i].max(dim=-1)
             attempt += 1
 
-    def _rejected(self, canvas, top, previous_ids, constraint) -> set[int]:
+    def _rejected(self, canvas, top, previous_ids, constraint, multiline) -> set[int]:
         """Open positions whose current proposal sits in a range the constraint calls invalid."""
         draft = [
             t if c else int(top[i])
             for i, (t, c) in enumerate(zip(canvas.tokens, canvas.committed, strict=True))
         ]
-        complete = self.tok.eom_id in draft
-        if complete:
-            draft = draft[: draft.index(self.tok.eom_id)]
+        draft, complete = self._draft_span(draft, multiline)
         offset = sum(len(self.tok.pieces[t]) for t in previous_ids)
         spans, pos = [], offset
         for tok_id in draft:
             spans.append((pos, pos + len(self.tok.pieces[tok_id])))
             pos += len(self.tok.pieces[tok_id])
         text = "".join(self.tok.pieces[t] for t in [*previous_ids, *draft])
+        if not multiline and "\n" in text:
+            text = text[: text.index("\n")]  # what the answer would be: the line, then the suffix
         bad = constraint.invalid_ranges(text, complete)
         return {
             i
@@ -171,15 +173,32 @@ class BlockDiffusionSampler:
             if not canvas.committed[i] and any(a < y and x < max(b, a + 1) for x, y in bad)
         }
 
-    def _commit(self, canvas, conf, top, vetoed, tau) -> int:
+    def _draft_span(self, draft: list[int], multiline: bool) -> tuple[list[int], bool]:
+        """The part of a block's draft that would be in the answer, and whether it ends the span.
+
+        Proposals past an <eom>, or in single-line mode past the first newline, would be cut
+        from the answer, so they are neither checked nor blamed.
+        """
+        for i, t in enumerate(draft):
+            if t == self.tok.eom_id:
+                return draft[:i], True
+            if not multiline and self._newline[t]:
+                return draft[: i + 1], True
+        return draft, False
+
+    def _commit(self, canvas, conf, top, vetoed, settings: SpanSettings) -> int:
         """Commit open proposals with p >= tau (all when tau < 1), always the single best; returns count.
 
         <eom> is committed only at the first open position, where the text before it is settled. The
         positions past a span's end are the easiest to guess, so a confident <eom> far to the right
         would otherwise win the confidence race early, and the model, conditioned on it, pulls the
         end leftwards until the span is empty (the length failure DreamOn describes for fixed canvases).
+        A confident <eom> that this step's commits make the first open position is committed at once.
+        Positions past a committed newline in single-line mode are cut from the answer, so no step
+        is spent on them.
         """
-        open_positions = canvas.open_positions()
+        tau = settings.tau
+        open_positions = canvas.open_positions(self._horizon(canvas, settings.multiline))
         frontier = open_positions[0] if open_positions else -1
         candidates = [
             i for i in open_positions if i not in vetoed and (int(top[i]) != self.tok.eom_id or i == frontier)
@@ -190,7 +209,20 @@ class BlockDiffusionSampler:
         chosen = {best} if tau >= 1.0 else {i for i in candidates if float(conf[i]) >= tau} | {best}
         for i in chosen:
             canvas.tokens[i], canvas.committed[i] = int(top[i]), True
+        after = canvas.open_positions()
+        if tau < 1.0 and after and after[0] not in vetoed:
+            first = after[0]
+            if int(top[first]) == self.tok.eom_id and float(conf[first]) >= tau:
+                canvas.tokens[first], canvas.committed[first] = self.tok.eom_id, True
+                chosen.add(first)
         return len(chosen)
+
+    def _horizon(self, canvas: _Canvas, multiline: bool) -> int | None:
+        """In single-line mode, the first committed newline: the answer ends there."""
+        if multiline:
+            return None
+        ends = (i for i, t in enumerate(canvas.tokens) if canvas.committed[i] and self._newline[t])
+        return next(ends, None)
 
     def _span_end(self, canvas: _Canvas, multiline: bool) -> tuple[int, str] | None:
         """(index, reason) of the first committed end token whose predecessors are all committed."""
@@ -202,6 +234,16 @@ class BlockDiffusionSampler:
             if not multiline and self._newline[t]:
                 return i + 1, "newline"  # keep the token; the text is cut at its newline later
         return None
+
+    def _loop_end(self, canvas: _Canvas, previous_ids: list[int]) -> tuple[int, str] | None:
+        """End the block when its settled start (committed, nothing open before) closes a loop.
+
+        The loop would be cut from the answer anyway, so the steps that finish the block are saved.
+        """
+        settled = next((i for i, c in enumerate(canvas.committed) if not c), len(canvas.committed))
+        if repetition_start([*previous_ids, *canvas.tokens[:settled]]) is None:
+            return None
+        return settled, "repetition"
 
     def _force_finish(self, canvas, conf, top, multiline) -> tuple[int, str] | None:
         """Step bound reached (vetoes kept blocking): commit the remaining proposals as they are."""

@@ -73,7 +73,14 @@ def test_eom_commits_only_at_the_frontier():
     conf = [0.6, 0.6, 0.6, 0.99]
     out = sampler_for(script, conf).fill([0, 1, 2], None, SpanSettings(tau=0.9, multiline=True))
     assert out.text == "alpha beta" and out.stop_reason == "eom"
-    assert out.steps == len(script)  # the <eom> waited until it was the first open position
+    # The <eom> waited until the text before it was committed, then went in the same step.
+    assert out.step_commits == [1, 1, 2]
+
+
+def test_an_unconfident_eom_waits_for_its_own_step():
+    script = ids("alpha beta") + [TOK.eom_id]
+    out = sampler_for(script, [0.6] * 4).fill([0, 1, 2], None, SpanSettings(tau=0.9, multiline=True))
+    assert out.text == "alpha beta" and out.step_commits == [1, 1, 1, 1]
 
 
 def test_threshold_commits_only_confident_proposals_and_at_least_one():
@@ -88,6 +95,36 @@ def test_newline_stops_single_line_mode():
     script = ids("return value\nalpha beta")
     out = sampler_for(script, [0.99] * 16).fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=False))
     assert out.text == "return value" and out.stop_reason == "newline"
+
+
+def test_single_line_spends_no_step_past_a_committed_newline():
+    """Once the line's end is committed, the confident guesses after it are not worth a step."""
+    script = ids("return\nalpha beta gamma")[:8]
+    assert TOK.decode(script[1:2]) == "\n"
+    conf = [0.5, 0.95, 0.94, 0.93, 0.92, 0.91, 0.9, 0.9]
+    out = sampler_for(script, conf, L=8).fill([0, 1, 2], None, SpanSettings(tau=0.99, multiline=False))
+    assert out.text == "return" and out.stop_reason == "newline"
+    assert out.steps == 2  # the newline, then "return"; without the horizon, one step per position
+
+
+def test_single_line_drafts_are_checked_up_to_their_newline():
+    """What follows the line's end is cut from the answer, so the constraint never sees it."""
+    seen = []
+
+    class Record:
+        def invalid_ranges(self, middle, complete):
+            seen.append((middle, complete))
+            return []
+
+        def accepts(self, middle):
+            return True
+
+    script = ids("return\nbeta")
+    out = sampler_for(script, [0.99] * 8, L=4).fill(
+        [0, 1, 2], None, SpanSettings(tau=0.5, multiline=False), Record()
+    )
+    assert out.text == "return"
+    assert seen and all(m == "return" and complete for m, complete in seen)
 
 
 def test_token_budget_spans_blocks_and_stops():
@@ -157,3 +194,11 @@ def test_a_looping_span_stops_with_reason_repetition():
     out = sampler_for(script, [0.99] * 64).fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=True))
     assert out.stop_reason == "repetition"
     assert out.text.count("alpha") == 1
+
+
+def test_a_loop_ends_the_block_as_soon_as_its_settled_start_closes_it():
+    period = len(ids("alpha beta"))
+    script = ids("alpha beta") * (16 // period)
+    out = sampler_for(script, [0.99] * 16, L=16).fill([0, 1, 2], None, SpanSettings(tau=1.0, multiline=True))
+    assert out.stop_reason == "repetition" and out.ids == script[:period]
+    assert out.steps == 3 * period  # three copies of the loop, not the whole 16-token block
