@@ -23,6 +23,7 @@ from .model import WEIGHTS_FILE, Denoiser, KVCache, ModelConfig, Stepper, weight
 from .objective import context_ids
 from .onnx_backend import ONNX_FILES
 from .sampler import BlockDiffusionSampler, GreedySampler, SpanSettings
+from .scope import IndentScope
 from .tokenizer import CodeTokenizer
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
@@ -158,7 +159,10 @@ class Engine:
         ids = self.context(request.prefix, request.suffix)
         cache, reused = self.cache.lookup(request.cache_key, ids)
         settings = SpanSettings(
-            tau=request.tau, max_tokens=max(1, request.max_tokens), multiline=request.multiline
+            tau=request.tau,
+            max_tokens=max(1, request.max_tokens),
+            multiline=request.multiline,
+            scope=IndentScope.at(request.prefix) if request.multiline else None,
         )
         constraint = self.constraints(request) if self.constraints and request.constrained else None
         out = self.sampler.fill(ids[reused:], cache, settings, constraint, cancelled)

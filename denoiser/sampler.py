@@ -21,6 +21,7 @@ import torch
 
 from .api import SpanConstraint
 from .model import KVCache, Stepper
+from .scope import IndentScope
 from .tokenizer import CodeTokenizer
 
 NEG_INF = float("-inf")
@@ -33,6 +34,7 @@ class SpanSettings:
     max_tokens: int = 64
     multiline: bool = False
     extra_steps: int = 16  # bound on steps beyond L per block (vetoes can add steps)
+    scope: IndentScope | None = None  # multi-line spans end where they leave the cursor's block
 
 
 @dataclass
@@ -44,6 +46,7 @@ class SpanOutcome:
     vetoed: int = 0
     cache: KVCache | None = None  # cache of the clean stream after its first `context` tokens
     step_commits: list[int] = field(default_factory=list)  # tokens committed per step (tests, benchmarks)
+    cut: int | None = None  # characters of the decoded span kept when a scope ends it mid-token
 
 
 class _Canvas:
@@ -53,6 +56,10 @@ class _Canvas:
         self.tokens = [mask_id] * length
         self.committed = [False] * length
         self.banned: dict[int, set[int]] = {}
+
+    def settled(self) -> int:
+        """Length of the committed start of the block (nothing open before it)."""
+        return next((i for i, c in enumerate(self.committed) if not c), len(self.committed))
 
     def open_positions(self, horizon: int | None = None) -> list[int]:
         stop = len(self.tokens) if horizon is None else horizon
@@ -88,6 +95,9 @@ class BlockDiffusionSampler:
                 return out
             block = canvas.tokens if end is None else canvas.tokens[: end[0]]
             out.ids.extend(block[: settings.max_tokens - len(out.ids)])
+            if end is not None and end[1] == "scope":
+                out.ids, out.stop_reason = covering(self.tok, out.ids, out.cut), "scope"
+                break
             if end is not None and end[1] == "repetition":
                 if (cut := repetition_start(out.ids)) is not None:
                     out.ids, out.stop_reason = out.ids[:cut], "repetition"
@@ -112,10 +122,14 @@ class BlockDiffusionSampler:
             pending = []
             out.steps += 1
             probs, conf, top = self._proposals(logits, canvas)
-            vetoed = self._vetoes(canvas, probs, conf, top, out, constraint, settings.multiline)
+            vetoed = self._vetoes(canvas, probs, conf, top, out, constraint, settings)
             committed = self._commit(canvas, conf, top, vetoed, settings)
             out.step_commits.append(committed)
-            end = self._span_end(canvas, settings.multiline) or self._loop_end(canvas, out.ids)
+            end = (
+                self._span_end(canvas, settings.multiline)
+                or self._loop_end(canvas, out.ids)
+                or self._scope_end(canvas, out, settings)
+            )
             if end is not None or all(canvas.committed):
                 return end, cache
         return self._force_finish(canvas, conf, top, settings.multiline), cache
@@ -129,7 +143,7 @@ class BlockDiffusionSampler:
         conf, top = probs.max(dim=-1)
         return probs, conf, top
 
-    def _vetoes(self, canvas, probs, conf, top, out, constraint, multiline) -> set[int]:
+    def _vetoes(self, canvas, probs, conf, top, out, constraint, settings) -> set[int]:
         """Open positions whose proposal lies in a syntax error that the draft introduces.
 
         A rejected proposal is banned at its position and the position's next-best token is tried
@@ -140,7 +154,7 @@ class BlockDiffusionSampler:
             return set()
         attempt = 0
         while True:
-            rejected = self._rejected(canvas, top, out.ids, constraint, multiline)
+            rejected = self._rejected(canvas, top, out.ids, constraint, settings)
             out.vetoed += len(rejected)
             for i in rejected:
                 canvas.banned.setdefault(i, set()).add(int(top[i]))
@@ -151,21 +165,23 @@ class BlockDiffusionSampler:
                 conf[i], top[i] = probs[i].max(dim=-1)
             attempt += 1
 
-    def _rejected(self, canvas, top, previous_ids, constraint, multiline) -> set[int]:
+    def _rejected(self, canvas, top, previous_ids, constraint, settings) -> set[int]:
         """Open positions whose current proposal sits in a range the constraint calls invalid."""
         draft = [
             t if c else int(top[i])
             for i, (t, c) in enumerate(zip(canvas.tokens, canvas.committed, strict=True))
         ]
-        draft, complete = self._draft_span(draft, multiline)
+        draft, complete = self._draft_span(draft, settings.multiline)
         offset = sum(len(self.tok.pieces[t]) for t in previous_ids)
         spans, pos = [], offset
         for tok_id in draft:
             spans.append((pos, pos + len(self.tok.pieces[tok_id])))
             pos += len(self.tok.pieces[tok_id])
         text = "".join(self.tok.pieces[t] for t in [*previous_ids, *draft])
-        if not multiline and "\n" in text:
+        if not settings.multiline and "\n" in text:
             text = text[: text.index("\n")]  # what the answer would be: the line, then the suffix
+        elif settings.scope is not None and (cut := settings.scope.end(text)) is not None:
+            text, complete = text[:cut], True  # the lines past the block's end would be cut too
         bad = constraint.invalid_ranges(text, complete)
         return {
             i
@@ -240,10 +256,21 @@ class BlockDiffusionSampler:
 
         The loop would be cut from the answer anyway, so the steps that finish the block are saved.
         """
-        settled = next((i for i, c in enumerate(canvas.committed) if not c), len(canvas.committed))
+        settled = canvas.settled()
         if repetition_start([*previous_ids, *canvas.tokens[:settled]]) is None:
             return None
         return settled, "repetition"
+
+    def _scope_end(self, canvas: _Canvas, out: SpanOutcome, settings: SpanSettings) -> tuple[int, str] | None:
+        """End the block where its settled text leaves the cursor's block (multi-line spans)."""
+        if settings.scope is None or not settings.multiline:
+            return None
+        block = canvas.tokens[: canvas.settled()]
+        cut = settings.scope.end(self.tok.decode([*out.ids, *block]))
+        if cut is None:
+            return None
+        out.cut = cut
+        return max(0, len(covering(self.tok, [*out.ids, *block], cut)) - len(out.ids)), "scope"
 
     def _force_finish(self, canvas, conf, top, multiline) -> tuple[int, str] | None:
         """Step bound reached (vetoes kept blocking): commit the remaining proposals as they are."""
@@ -253,6 +280,8 @@ class BlockDiffusionSampler:
 
     def _finish_text(self, out: SpanOutcome, settings: SpanSettings) -> str:
         text = self.tok.decode(out.ids)
+        if out.cut is not None:
+            text = text[: out.cut]
         if not settings.multiline and "\n" in text:
             text = text[: text.index("\n")]
         return text
@@ -274,6 +303,14 @@ def repetition_start(ids: list[int], max_period: int = 8, repeats: int = 3) -> i
                 start -= period  # the loop may have begun earlier than the checked tail
             return start + period
     return None
+
+
+def covering(tok: CodeTokenizer, ids: list[int], chars: int) -> list[int]:
+    """The shortest start of `ids` whose text has at least `chars` characters (the cut is near the end)."""
+    k = len(ids)
+    while k > 0 and len(tok.decode(ids[: k - 1])) >= chars:
+        k -= 1
+    return ids[:k]
 
 
 def longest_accepted(tok: CodeTokenizer, ids: list[int], constraint: SpanConstraint, multiline: bool):
@@ -317,11 +354,15 @@ class GreedySampler:
             if not settings.multiline and "\n" in self.tok.pieces[nxt]:
                 out.stop_reason = "newline"
                 break
+            if settings.multiline and settings.scope is not None:
+                if (cut := settings.scope.end(self.tok.decode(out.ids))) is not None:
+                    out.ids, out.cut, out.stop_reason = covering(self.tok, out.ids, cut), cut, "scope"
+                    break
             at_block_end = len(out.ids) % self.model.cfg.block_length == 0  # checked as often as in diffusion
             if at_block_end and (cut := repetition_start(out.ids)) is not None:
                 out.ids, out.stop_reason = out.ids[:cut], "repetition"
                 break
             step_ids = [nxt]
-        text = self.tok.decode(out.ids)
+        text = self.tok.decode(out.ids)[: out.cut]
         out.text = text[: text.index("\n")] if not settings.multiline and "\n" in text else text
         return out

@@ -202,3 +202,42 @@ def test_a_loop_ends_the_block_as_soon_as_its_settled_start_closes_it():
     out = sampler_for(script, [0.99] * 16, L=16).fill([0, 1, 2], None, SpanSettings(tau=1.0, multiline=True))
     assert out.stop_reason == "repetition" and out.ids == script[:period]
     assert out.steps == 3 * period  # three copies of the loop, not the whole 16-token block
+
+
+def test_a_multi_line_span_ends_where_it_leaves_the_cursor_block():
+    from mercury.denoiser.scope import IndentScope
+
+    script = ids("alpha beta\nreturn value\nalpha beta gamma")
+    settings = SpanSettings(tau=1.0, multiline=True, scope=IndentScope.at("    "))
+    out = sampler_for(script, [0.99] * 32, L=16).fill([0, 1, 2], None, settings)
+    assert out.text == "alpha beta" and out.stop_reason == "scope"
+    assert out.steps < len(ids("alpha beta\nreturn value"))  # stopped once "r" settled the indentation
+
+
+class ScriptedCausalNet:
+    """Stands in for the AR baseline: proposes script[n] after n generated tokens."""
+
+    def __init__(self, script: list[int]):
+        self.cfg = type("Cfg", (), {"block_length": 4})()
+        self.script, self.generated = script, 0
+
+    def step_logits(self, cache, clean, canvas):
+        n = (cache.length if cache else 0) + len(clean)
+        logits = torch.full((TOK.vocab_size,), -20.0)
+        token = self.script[self.generated] if self.generated < len(self.script) else TOK.eom_id
+        logits[token], self.generated = 0.0, self.generated + 1
+        return logits, KVCache([torch.zeros(1, 1, n, 1)], [torch.zeros(1, 1, n, 1)])
+
+
+def test_the_ar_baseline_obeys_the_same_scope():
+    from mercury.denoiser.sampler import GreedySampler
+    from mercury.denoiser.scope import IndentScope
+
+    script = ids("alpha beta\nreturn value\nalpha")
+    settings = SpanSettings(multiline=True, scope=IndentScope.at("    "))
+    out = GreedySampler(ScriptedCausalNet(script), TOK).fill([0, 1, 2], None, settings)
+    assert out.text == "alpha beta" and out.stop_reason == "scope"
+    unscoped = GreedySampler(ScriptedCausalNet(script), TOK).fill(
+        [0, 1, 2], None, SpanSettings(multiline=True)
+    )
+    assert unscoped.text == "alpha beta\nreturn value\nalpha"
