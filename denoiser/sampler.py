@@ -147,8 +147,9 @@ class BlockDiffusionSampler:
         """Open positions whose proposal lies in a syntax error that the draft introduces.
 
         A rejected proposal is banned at its position and the position's next-best token is tried
-        within the same step (a parse costs a fraction of a forward pass); positions still rejected
-        after REPAIR_ROUNDS wait for the next step.
+        within the same step (a parse costs a fraction of a forward pass), as long as a rejected
+        position is one this step would commit; positions still rejected after REPAIR_ROUNDS, and
+        those too unsure to be committed now, wait for the next step.
         """
         if constraint is None:
             return set()
@@ -158,12 +159,21 @@ class BlockDiffusionSampler:
             out.vetoed += len(rejected)
             for i in rejected:
                 canvas.banned.setdefault(i, set()).add(int(top[i]))
-            if not rejected or attempt == REPAIR_ROUNDS:
+            repairable = rejected and attempt < REPAIR_ROUNDS
+            if not repairable or not self._commits_any(rejected, canvas, conf, settings):
                 return rejected
             for i in rejected:
                 probs[i, top[i]] = 0.0
                 conf[i], top[i] = probs[i].max(dim=-1)
             attempt += 1
+
+    def _commits_any(self, positions: set[int], canvas: _Canvas, conf, settings: SpanSettings) -> bool:
+        """Would this step commit one of `positions` (the best open one, or one at tau or above)?"""
+        open_positions = canvas.open_positions(self._horizon(canvas, settings.multiline))
+        if not open_positions:
+            return False
+        best = max(open_positions, key=lambda i: float(conf[i]))
+        return best in positions or any(float(conf[i]) >= settings.tau for i in positions)
 
     def _rejected(self, canvas, top, previous_ids, constraint, settings) -> set[int]:
         """Open positions whose current proposal sits in a range the constraint calls invalid."""

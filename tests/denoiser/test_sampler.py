@@ -156,6 +156,22 @@ def test_vetoed_proposals_are_banned_and_replaced():
     assert out.text.startswith("alpha")
 
 
+def test_no_repair_round_for_a_rejected_proposal_this_step_would_not_commit():
+    calls = []
+
+    class Counting(RejectBeta):
+        def invalid_ranges(self, middle, complete):
+            calls.append(middle)
+            return super().invalid_ranges(middle, complete)
+
+    script = ids("alpha beta") + [TOK.eom_id]
+    conf = [0.99] + [0.6] * 7  # "alpha" is committed; the unsure " beta" is only banned
+    out = sampler_for(script, conf).fill([0, 1, 2], None, SpanSettings(tau=0.9, multiline=True), Counting())
+    assert out.step_commits[0] == 1 and "beta" in calls[0]
+    assert len(calls) == out.steps  # one check per step: the veto of " beta" was not repaired at once
+    assert out.vetoed >= 1
+
+
 RUNNER_UP = TOK.decode(TOK.encode("gamma")[:1])  # what ScriptedNet proposes second everywhere
 
 
