@@ -3,11 +3,15 @@
   context  - one single-line completion at contexts of 256 to 8k tokens (the model's budgets raised to
              fit), cold (nothing cached) and warm (the same document one keystroke later, its clean
              stream reused from the cache); median of --repeats runs, diffusion beside the AR baseline.
+  span     - multi-line completions with a token budget of 8 to 128 (no end-of-span or scope stop
+             before the budget but the model's own <eom>), cold, on held-out tasks: median ms and
+             tokens per completion, diffusion beside the AR baseline;
   memory   - each backend in its own process: resident memory after loading and after completions,
              and exact match on held-out single-line tasks, so int8's saving is weighed against its cost.
 Raw samples go to JSON; --plot writes PNGs (matplotlib, the `bench` extra) under docs/.
 
     python bench/engine_speed.py context --model coder-mini --model coder-mini-ar --plot docs/context.png
+    python bench/engine_speed.py span --model coder-mini --model coder-mini-ar --tasks 20
     python bench/engine_speed.py memory --model coder-mini --tasks 100
 """
 
@@ -22,7 +26,8 @@ import time
 from pathlib import Path
 
 CONTEXTS = (256, 512, 1024, 2048, 4096, 8192)
-BACKENDS = ("torch", "onnx", "onnx-int8")
+SPANS = (8, 16, 32, 64, 128)
+BACKENDS = ("torch", "onnx", "onnx-int8")  # "auto" (the default choice) is accepted too
 
 
 def long_text(corpus: Path, chars: int) -> str:
@@ -78,6 +83,48 @@ def context_sweep(args) -> dict:
                     f"{model:<16} {backend:<10} ctx={n:<5} ({r['context_tokens']:>5} tok) "
                     f"cold={r['cold_ms']:8.1f} ms  warm={r['warm_ms']:7.1f} ms  steps={r['steps']}"
                 )
+    return report
+
+
+def span_sweep(args) -> dict:
+    """Latency against the span's token budget: the sampler called directly, so the engine's scope
+    rule does not shorten spans and only the budget or the model's <eom> ends them."""
+    from mercury.denoiser.engine import Engine
+    from mercury.denoiser.sampler import SpanSettings
+
+    from mercury.eval_tasks import heldout_tasks, load_heldout
+
+    tasks = heldout_tasks(load_heldout(Path(args.corpus)), "multi-line", args.tasks, seed=11)
+    report = {}
+    for model in args.model:
+        engine = Engine.load(model, constrained=False, threads=args.threads, backend=args.backend[0])
+        contexts = [engine.context(t.prefix, t.suffix) for t in tasks]
+        engine.sampler.fill(contexts[0], None, SpanSettings(multiline=True, max_tokens=8))  # warm-up
+        rows = []
+        for budget in SPANS:
+            ms, tokens, steps = [], [], []
+            for ids in contexts:
+                t0 = time.perf_counter()
+                out = engine.sampler.fill(ids, None, SpanSettings(multiline=True, max_tokens=budget))
+                ms.append((time.perf_counter() - t0) * 1000)
+                tokens.append(len(out.ids))
+                steps.append(out.steps)
+            rows.append(
+                {
+                    "budget": budget,
+                    "ms": statistics.median(ms),
+                    "tokens": statistics.median(tokens),
+                    "steps": statistics.median(steps),
+                    "tokens_per_s": sum(tokens) / (sum(ms) / 1000),
+                    "raw": {"ms": ms, "tokens": tokens, "steps": steps},
+                }
+            )
+            r = rows[-1]
+            print(
+                f"{model:<16} budget={budget:<4} ms={r['ms']:7.1f}  tokens={r['tokens']:5.1f}  "
+                f"steps={r['steps']:5.1f}  tokens/s={r['tokens_per_s']:6.1f}"
+            )
+        report[model] = rows
     return report
 
 
@@ -198,11 +245,32 @@ def plot(report: dict, path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def plot_spans(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for model, rows in report.items():
+        ax.plot([r["tokens"] for r in rows], [r["ms"] for r in rows], marker="o", label=model)
+        for r in rows:
+            where = (r["tokens"], r["ms"])
+            ax.annotate(str(r["budget"]), where, fontsize=7, xytext=(3, -9), textcoords="offset points")
+    ax.set(xscale="log", yscale="log", ylabel="ms per completion")
+    ax.set_xlabel("tokens generated (median; the budget beside each point)")
+    ax.set_title("Cold multi-line completion latency against span length")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=("context", "memory", "step"))
+    p.add_argument("what", choices=("context", "span", "memory", "step"))
     p.add_argument("--model", action="append", default=None)
-    p.add_argument("--backend", nargs="+", default=None, choices=BACKENDS)
+    p.add_argument("--backend", nargs="+", default=None, choices=("auto", *BACKENDS))
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--tasks", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
@@ -211,15 +279,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plot", type=Path, default=None)
     args = p.parse_args(argv)
     args.model = args.model or ["coder-mini"]
-    args.backend = args.backend or (["torch", "onnx-int8"] if args.what == "context" else list(BACKENDS))
+    default_backends = {"context": ["torch", "onnx-int8"], "span": ["auto"]}
+    args.backend = args.backend or default_backends.get(args.what, list(BACKENDS))
     args.repeats = args.repeats if args.what != "step" else max(args.repeats, 10)
     t0 = time.perf_counter()
-    report = {"context": context_sweep, "memory": memory, "step": step_times}[args.what](args)
+    sweeps = {"context": context_sweep, "span": span_sweep, "memory": memory, "step": step_times}
+    report = sweeps[args.what](args)
     print(f"({time.perf_counter() - t0:.0f} s)")
     if args.out:
         args.out.write_text(json.dumps(report, indent=1) + "\n")
     if args.plot and args.what == "context":
         plot(report, args.plot)
+    if args.plot and args.what == "span":
+        plot_spans(report, args.plot)
     return 0
 
 

@@ -36,6 +36,8 @@ speed() {
     --out $out/step.json >$out/step.log 2>&1
   $py bench/engine_speed.py context --model "$diffusion" --model "$baseline" --backend torch onnx-int8 \
     --repeats 3 --threads 1 --out $out/context.json --plot docs/context_latency.png >$out/context.log 2>&1
+  $py bench/engine_speed.py span --model "$diffusion" --model "$baseline" --tasks 20 --threads 1 \
+    --out $out/span.json --plot docs/span_latency.png >$out/span.log 2>&1
   $py bench/engine_speed.py memory --model "$diffusion" --tasks "$limit" --threads 1 \
     --out $out/memory.json >$out/memory.log 2>&1
   $py bench/debounce.py --model "$diffusion" --lines 12 --out $out/debounce.json >$out/debounce.log 2>&1

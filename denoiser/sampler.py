@@ -52,7 +52,8 @@ class SpanOutcome:
 class _Canvas:
     """One block being denoised: committed tokens, bans from vetoes, and the end it has reached."""
 
-    def __init__(self, length: int, mask_id: int):
+    def __init__(self, length: int, mask_id: int, budget: int):
+        self.budget = min(length, budget)  # positions the span's token budget can still use
         self.tokens = [mask_id] * length
         self.committed = [False] * length
         self.banned: dict[int, set[int]] = {}
@@ -87,7 +88,7 @@ class BlockDiffusionSampler:
         out = SpanOutcome([], "", "budget")
         context_len = (cache.length if cache is not None else 0) + len(pending)
         while len(out.ids) < settings.max_tokens:
-            canvas = _Canvas(self.L, self.tok.mask_id)
+            canvas = _Canvas(self.L, self.tok.mask_id, settings.max_tokens - len(out.ids))
             end, cache = self._denoise_block(canvas, pending, cache, out, settings, constraint, cancelled)
             if out.cache is None and cache is not None:
                 out.cache = cache.truncated(context_len)
@@ -130,7 +131,7 @@ class BlockDiffusionSampler:
                 or self._loop_end(canvas, out.ids)
                 or self._scope_end(canvas, out, settings)
             )
-            if end is not None or all(canvas.committed):
+            if end is not None or all(canvas.committed[: canvas.budget]):
                 return end, cache
         return self._force_finish(canvas, conf, top, settings.multiline), cache
 
@@ -181,7 +182,7 @@ class BlockDiffusionSampler:
             t if c else int(top[i])
             for i, (t, c) in enumerate(zip(canvas.tokens, canvas.committed, strict=True))
         ]
-        draft, complete = self._draft_span(draft, settings.multiline)
+        draft, complete = self._draft_span(draft[: canvas.budget], settings.multiline)
         offset = sum(len(self.tok.pieces[t]) for t in previous_ids)
         spans, pos = [], offset
         for tok_id in draft:
@@ -220,8 +221,8 @@ class BlockDiffusionSampler:
         would otherwise win the confidence race early, and the model, conditioned on it, pulls the
         end leftwards until the span is empty (the length failure DreamOn describes for fixed canvases).
         A confident <eom> that this step's commits make the first open position is committed at once.
-        Positions past a committed newline in single-line mode are cut from the answer, so no step
-        is spent on them.
+        Positions past the token budget, or past a committed newline in single-line mode, are cut
+        from the answer, so no step is spent on them.
         """
         tau = settings.tau
         open_positions = canvas.open_positions(self._horizon(canvas, settings.multiline))
@@ -243,12 +244,12 @@ class BlockDiffusionSampler:
                 chosen.add(first)
         return len(chosen)
 
-    def _horizon(self, canvas: _Canvas, multiline: bool) -> int | None:
-        """In single-line mode, the first committed newline: the answer ends there."""
+    def _horizon(self, canvas: _Canvas, multiline: bool) -> int:
+        """Where the answer must end: the token budget, or in single-line mode a committed newline."""
         if multiline:
-            return None
+            return canvas.budget
         ends = (i for i, t in enumerate(canvas.tokens) if canvas.committed[i] and self._newline[t])
-        return next(ends, None)
+        return min(next(ends, canvas.budget), canvas.budget)
 
     def _span_end(self, canvas: _Canvas, multiline: bool) -> tuple[int, str] | None:
         """(index, reason) of the first committed end token whose predecessors are all committed."""

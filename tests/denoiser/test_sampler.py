@@ -257,3 +257,12 @@ def test_the_ar_baseline_obeys_the_same_scope():
         [0, 1, 2], None, SpanSettings(multiline=True)
     )
     assert unscoped.text == "alpha beta\nreturn value\nalpha"
+
+
+def test_no_step_is_spent_past_the_token_budget():
+    script = ids("alpha beta gamma alpha beta gamma")[:16]
+    out = sampler_for(script, [0.5] * 16, L=16).fill(
+        [0, 1, 2], None, SpanSettings(tau=0.9, multiline=True, max_tokens=3)
+    )
+    assert out.ids == script[:3] and out.stop_reason == "budget"
+    assert out.steps == 3  # one token per step, and none for the 13 positions the budget cuts
