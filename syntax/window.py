@@ -84,7 +84,8 @@ class _LiteralScan:
         if scan.comments:
             scan.last_open, scan.last_close = prefix.rfind("/*"), prefix.rfind("*/")
             scan.comment = scan.last_open > scan.last_close
-        scan.odd = [prefix.count(q) % 2 == 1 for q in scan.triples]
+        opened = starts_in_docstring(prefix, scan.triples)
+        scan.odd = [(prefix.count(q) % 2 == 1) != (q == opened) for q in scan.triples]
         scan.depth = prefix.count("{") - prefix.count("}") if scan.braces else 0
         return scan
 
@@ -118,6 +119,39 @@ class _LiteralScan:
         if self.last_close + 2 > pos:
             self.last_close = self.text.rfind("*/", 0, pos)
         return self.last_open > self.last_close
+
+
+_OPENS_AFTER = ("=", "(", "[", "{", ",", ":", "return", "yield", "+", "%")
+_CODE_LINE = re.compile(
+    r"[ \t]*(?:(?:import|from|def|class|if|for|while|try|with|return|raise)\b|@|#|\w+\s*=)"
+)
+
+
+def starts_in_docstring(prefix: str, triples: tuple[str, ...]) -> str | None:
+    """The triple quote that `prefix` starts inside of, when it was cut from the middle of a file
+    inside a docstring (None when it seems to start in code).
+
+    Counting delimiters from a cut start gets every literal inverted, and a parse of such a window
+    is all errors (and slow). The first triple quote tells: it closes a string when it ends a line
+    of prose, or stands alone below a line that cannot open one (a header ends in `:`, an
+    assignment in `=`), or stands alone on the first line with code after it.
+    """
+    found = [(i, q) for q in triples if (i := prefix.find(q)) >= 0]
+    if not found:
+        return None
+    at, quote = min(found)
+    line_start = prefix.rfind("\n", 0, at) + 1
+    before = prefix[line_start:at].strip().rstrip("rRbBuUfF")
+    if before:
+        return None if before.endswith(_OPENS_AFTER) else quote
+    head = prefix[:line_start].rstrip()
+    if head:
+        previous = head[head.rfind("\n") + 1 :].strip()
+        return None if previous.endswith(_OPENS_AFTER) or previous.startswith("#") else quote
+    line_end = prefix.find("\n", at)
+    rest = prefix[at + len(quote) : line_end if line_end >= 0 else len(prefix)].strip()
+    following = prefix[line_end + 1 :].lstrip("\r\n") if line_end >= 0 else ""
+    return quote if not rest and _CODE_LINE.match(following) else None
 
 
 def _lines_back(text: str, line_start: int, lines: int) -> int:
@@ -172,7 +206,7 @@ def _window_start(prefix: str, config: WindowConfig, scan: _LiteralScan) -> tupl
         pos = match.start()
         if not prefix.startswith(_CONTINUATIONS, pos) and scan.top_level(pos):
             return pos, True
-    if far == 0:
+    if far == 0 and not scan.inside(0):  # the prefix's start, unless it was cut inside a docstring
         return 0, True
     return fallback, False
 

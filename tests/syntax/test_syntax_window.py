@@ -50,6 +50,39 @@ def test_no_cut_inside_a_docstring() -> None:
     assert window.prefix.startswith("def f():")
 
 
+CUT_IN_DOCSTRING = (
+    '    the ``cls`` kwarg; otherwise ``Encoder`` is used.\n\n    """\n    return dumps(obj)\n\n\n'
+    'def load(fp):\n    """Read one document."""\n    text = fp.read()\n    '
+)
+
+
+def test_a_prefix_cut_inside_a_docstring_is_not_parsed_from_its_start() -> None:
+    from mercury.syntax.languages import parse
+    from mercury.syntax.window import starts_in_docstring
+
+    assert starts_in_docstring(CUT_IN_DOCSTRING, ('"""', "'''")) == '"""'
+    window = cut_window(
+        CUT_IN_DOCSTRING, "return text\n", WindowConfig(before=1, after=1, extend=10), "python"
+    )
+    assert window.prefix.startswith("def load(fp):") and window.whole_start
+    assert not parse("python", encode(window.prefix + "return text\n")).root_node.has_error
+
+
+def test_docstrings_that_open_are_not_mistaken_for_closing_ones() -> None:
+    from mercury.syntax.window import starts_in_docstring
+
+    triples = ('"""', "'''")
+    assert starts_in_docstring('"""\nModule doc.\n"""\nimport os\n', triples) is None  # a file's start
+    assert starts_in_docstring('    x = 1\n\ndef g():\n    """\n    Doc.\n    """\n', triples) is None
+    assert starts_in_docstring('    text = """\n    body\n    """\n', triples) is None
+    assert starts_in_docstring('    print("""\n    body\n    """)\n', triples) is None
+    assert starts_in_docstring("    the end of the docs.'''\n    x = 1\n", triples) == "'''"
+    assert starts_in_docstring('#!/usr/bin/env python\n"""Module doc."""\n', triples) is None
+    # Cuts at column 0: prose of a module docstring, and the docstring's closing line itself.
+    assert starts_in_docstring('More prose. See the\nmanual.\n"""\nimport os\n', triples) == '"""'
+    assert starts_in_docstring('"""\n\nimport functools\nimport sys\n', triples) == '"""'
+
+
 def test_a_continuation_line_is_not_a_cut() -> None:
     prefix = "try:\n    a = 1\n" + "    b = 2\n" * 3 + "except ValueError:\n    pass\nelse:\n    "
     window = cut_window(prefix, "c = 3\n", WindowConfig(before=1, after=1, extend=20), "python")
