@@ -18,7 +18,9 @@ user is often mid-statement, so the baseline nearly always has an error at the c
 Cost: only a window of lines around the cursor is parsed (window.py), so a 10,000-line file
 costs what a 100-line one does. On a 2,000-line Python file an incremental call takes about
 0.3 ms (median; tests/syntax/bench_constraint.py has the numbers and how they were measured),
-and building the constraint plus its first calls about 1.5 ms.
+and building the constraint plus its first calls about 1.5 ms. Step checks of one completion stop
+after STEP_CHECK_BUDGET_S, which only drafts that send tree-sitter's error recovery through the
+whole window reach; `accepts`, the check of the finished span, always runs.
 
 Unfinished drafts (`complete=False`) are rendered without the suffix, and only their settled
 part is checked: a trailing partial word, or a string or block comment the draft opened and
@@ -29,6 +31,8 @@ are not checked at all. A constraint serves one request from one thread.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mercury.denoiser.api import CompletionRequest, SpanConstraint
@@ -45,6 +49,10 @@ log = logging.getLogger(__name__)
 # Bytes that can continue an identifier or keyword (with UTF-8 bytes of non-ASCII letters).
 _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$" + bytes(range(0x80, 0x100))
 _HEADER_REACH = 512  # bytes before the middle searched for block headers it may leave empty
+# Seconds of step checks one completion may spend. A typical check takes about 0.1 ms; a draft that
+# unbalances quotes in a long window sends tree-sitter's error recovery through all of it (5-10 ms a
+# parse, every step). Past the budget drafts go unchecked; the finished span is still checked.
+STEP_CHECK_BUDGET_S = 0.015
 
 
 @dataclass
@@ -66,7 +74,14 @@ class _View:
 class SyntaxConstraint:
     """Vetoes drafts of one span that add syntax errors to the file around it."""
 
-    def __init__(self, language: str, prefix: str, suffix: str, window: WindowConfig | None = None) -> None:
+    def __init__(
+        self,
+        language: str,
+        prefix: str,
+        suffix: str,
+        window: WindowConfig | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         cut = self._window = cut_window(prefix, suffix, window, language)
         self.language = language
         self._prefix = encode(cut.prefix)
@@ -76,11 +91,15 @@ class SyntaxConstraint:
         self._views: dict[bool, _View] = {}
         self._calls = CallChecker(prefix, suffix) if language == "python" else None
         self._in_literal: bool | None = None
+        self._clock, self._spent = clock, 0.0
 
     # --- SpanConstraint -------------------------------------------------------------------
 
     def invalid_ranges(self, middle: str, complete: bool) -> list[tuple[int, int]]:
         """Character ranges of `middle` inside syntax errors it introduces (see the protocol)."""
+        if self._spent > STEP_CHECK_BUDGET_S:
+            return []
+        started = self._clock()
         try:
             if not complete and self._cursor_in_literal():
                 return []
@@ -92,6 +111,8 @@ class SyntaxConstraint:
         except Exception:  # a constraint must never break a completion: fail open
             log.exception("syntax constraint failed (%s); draft not checked", self.language)
             return []
+        finally:
+            self._spent += self._clock() - started
 
     def accepts(self, middle: str) -> bool:
         """True when prefix + middle + suffix adds no syntax error, empty block or stray bracket."""

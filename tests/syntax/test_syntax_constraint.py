@@ -31,6 +31,18 @@ def test_factory_returns_none(request_: CompletionRequest) -> None:
     assert constraint_for(request_) is None
 
 
+def test_step_checks_stop_after_their_time_budget_and_the_final_check_still_runs() -> None:
+    from mercury.syntax import constraint as constraint_module
+
+    ticks = iter(range(1000))
+    slow = SyntaxConstraint("python", "x = ", "\n", clock=lambda: next(ticks) * 0.01)  # 10 ms a check
+    calls_in_budget = int(constraint_module.STEP_CHECK_BUDGET_S / 0.01) + 1
+    for _ in range(calls_in_budget):
+        assert slow.invalid_ranges("(1, 2))", True) == [(6, 7)]
+    assert slow.invalid_ranges("(1, 2))", True) == []  # unchecked from here on
+    assert not slow.accepts("(1, 2))")
+
+
 def test_empty_middle_adds_nothing_even_to_a_broken_file() -> None:
     constraint = SyntaxConstraint("python", "def f(:\n    x = foo(", "\n]]\n")
     assert constraint.invalid_ranges("", True) == []
