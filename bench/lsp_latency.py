@@ -144,9 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--unconstrained", action="store_true", help="turn the syntax constraint off in the server"
     )
+    p.add_argument("--line-budget-ms", type=int, default=None, help="the server's lineBudgetMs")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     options = {**OPTIONS, "constrained": not args.unconstrained}
+    if args.line_budget_ms is not None:
+        options["lineBudgetMs"] = args.line_budget_ms
     records = load_heldout(Path(args.corpus))
     single = heldout_tasks(records, "single-line", args.tasks, seed=7)
     multi = heldout_tasks(records, "multi-line", args.tasks, seed=7)

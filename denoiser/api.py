@@ -23,6 +23,7 @@ class CompletionRequest:
     tau: float = 0.9  # commit every proposal with probability >= tau (Fast-dLLM threshold)
     constrained: bool = True  # let the syntax constraint veto proposals, when one exists
     cache_key: str | None = None  # a document id: context K/V is reused across its requests
+    line_budget_ms: float | None = None  # multi-line: past this, the span ends at its last finished line
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -156,6 +156,8 @@ class Engine:
         return result
 
     def _complete_locked(self, request: CompletionRequest, cancelled: Callable[[], bool]) -> CompletionResult:
+        budget = request.line_budget_ms
+        deadline = time.perf_counter() + budget / 1000 if budget is not None and request.multiline else None
         ids = self.context(request.prefix, request.suffix)
         cache, reused = self.cache.lookup(request.cache_key, ids)
         settings = SpanSettings(
@@ -163,6 +165,7 @@ class Engine:
             max_tokens=max(1, request.max_tokens),
             multiline=request.multiline,
             scope=IndentScope.at(request.prefix) if request.multiline else None,
+            deadline=deadline,
         )
         constraint = self.constraints(request) if self.constraints and request.constrained else None
         out = self.sampler.fill(ids[reused:], cache, settings, constraint, cancelled)

@@ -14,6 +14,7 @@ for the next forward pass.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ class SpanSettings:
     multiline: bool = False
     extra_steps: int = 16  # bound on steps beyond L per block (vetoes can add steps)
     scope: IndentScope | None = None  # multi-line spans end where they leave the cursor's block
+    deadline: float | None = None  # time.perf_counter(): past it a multi-line span ends at a line end
 
 
 @dataclass
@@ -96,8 +98,8 @@ class BlockDiffusionSampler:
                 return out
             block = canvas.tokens if end is None else canvas.tokens[: end[0]]
             out.ids.extend(block[: settings.max_tokens - len(out.ids)])
-            if end is not None and end[1] == "scope":
-                out.ids, out.stop_reason = covering(self.tok, out.ids, out.cut), "scope"
+            if end is not None and end[1] in ("scope", "time"):
+                out.ids, out.stop_reason = covering(self.tok, out.ids, out.cut), end[1]
                 break
             if end is not None and end[1] == "repetition":
                 if (cut := repetition_start(out.ids)) is not None:
@@ -129,7 +131,7 @@ class BlockDiffusionSampler:
             end = (
                 self._span_end(canvas, settings.multiline)
                 or self._loop_end(canvas, out.ids)
-                or self._scope_end(canvas, out, settings)
+                or self._text_end(canvas, out, settings)
             )
             if end is not None or all(canvas.committed[: canvas.budget]):
                 return end, cache
@@ -272,16 +274,16 @@ class BlockDiffusionSampler:
             return None
         return settled, "repetition"
 
-    def _scope_end(self, canvas: _Canvas, out: SpanOutcome, settings: SpanSettings) -> tuple[int, str] | None:
-        """End the block where its settled text leaves the cursor's block (multi-line spans)."""
-        if settings.scope is None or not settings.multiline:
+    def _text_end(self, canvas: _Canvas, out: SpanOutcome, settings: SpanSettings) -> tuple[int, str] | None:
+        """End the block where its settled text ends early (`text_cut`), keeping the tokens that cover it."""
+        if not settings.multiline:
             return None
         block = canvas.tokens[: canvas.settled()]
-        cut = settings.scope.end(self.tok.decode([*out.ids, *block]))
-        if cut is None:
+        end = text_cut(self.tok.decode([*out.ids, *block]), settings)
+        if end is None:
             return None
-        out.cut = cut
-        return max(0, len(covering(self.tok, [*out.ids, *block], cut)) - len(out.ids)), "scope"
+        out.cut = end[0]
+        return max(0, len(covering(self.tok, [*out.ids, *block], end[0])) - len(out.ids)), end[1]
 
     def _force_finish(self, canvas, conf, top, multiline) -> tuple[int, str] | None:
         """Step bound reached (vetoes kept blocking): commit the remaining proposals as they are."""
@@ -313,6 +315,19 @@ def repetition_start(ids: list[int], max_period: int = 8, repeats: int = 3) -> i
             while start >= period and ids[start - period : start] == tail[:period]:
                 start -= period  # the loop may have begun earlier than the checked tail
             return start + period
+    return None
+
+
+def text_cut(text: str, settings: SpanSettings) -> tuple[int, str] | None:
+    """(characters kept, reason) when a multi-line span's settled text should end early: where it
+    leaves the cursor's block, or, once the deadline has passed, at its last finished line (what
+    llama.cpp's t_max_predict_ms does for FIM: a late suggestion shows whole lines, not none)."""
+    if settings.scope is not None and (cut := settings.scope.end(text)) is not None:
+        return cut, "scope"
+    if settings.deadline is not None and time.perf_counter() > settings.deadline:
+        cut = text.rfind("\n")
+        if cut > 0 and text[:cut].strip():
+            return cut, "time"
     return None
 
 
@@ -365,10 +380,9 @@ class GreedySampler:
             if not settings.multiline and "\n" in self.tok.pieces[nxt]:
                 out.stop_reason = "newline"
                 break
-            if settings.multiline and settings.scope is not None:
-                if (cut := settings.scope.end(self.tok.decode(out.ids))) is not None:
-                    out.ids, out.cut, out.stop_reason = covering(self.tok, out.ids, cut), cut, "scope"
-                    break
+            if settings.multiline and (end := text_cut(self.tok.decode(out.ids), settings)) is not None:
+                out.ids, out.cut, out.stop_reason = covering(self.tok, out.ids, end[0]), end[0], end[1]
+                break
             at_block_end = len(out.ids) % self.model.cfg.block_length == 0  # checked as often as in diffusion
             if at_block_end and (cut := repetition_start(out.ids)) is not None:
                 out.ids, out.stop_reason = out.ids[:cut], "repetition"

@@ -278,6 +278,7 @@ def build_request(
         tau=config.tau,
         constrained=config.constrained,
         cache_key=cursor.uri,
+        line_budget_ms=config.line_budget_ms or None,
     )
     return request, start
 

@@ -266,3 +266,18 @@ def test_no_step_is_spent_past_the_token_budget():
     )
     assert out.ids == script[:3] and out.stop_reason == "budget"
     assert out.steps == 3  # one token per step, and none for the 13 positions the budget cuts
+
+
+def test_past_its_deadline_a_multi_line_span_ends_at_its_last_finished_line():
+    from mercury.denoiser.sampler import GreedySampler
+
+    script = ids("alpha beta\nreturn value\nalpha beta gamma")
+    late = SpanSettings(tau=1.0, multiline=True, deadline=0.0)  # long past
+    out = sampler_for(script, [0.99] * 48, L=16).fill([0, 1, 2], None, late)
+    assert out.text == "alpha beta" and out.stop_reason == "time"
+    ar = GreedySampler(ScriptedCausalNet(script), TOK).fill([0, 1, 2], None, late)
+    assert ar.text == "alpha beta" and ar.stop_reason == "time"
+    on_time = sampler_for(script, [0.99] * 48, L=16).fill(
+        [0, 1, 2], None, SpanSettings(tau=1.0, multiline=True)
+    )
+    assert on_time.text.startswith("alpha beta\nreturn value\n")

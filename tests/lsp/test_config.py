@@ -19,6 +19,7 @@ def test_camel_case_keys_and_sections():
             "tau": 0.7,
             "tokens": {"prefix": 512, "suffix": 64, "single": 32},
             "debounce": {"mode": "fixed", "ms": 80, "minMs": 10},
+            "lineBudgetMs": 120,
         }
     )
     assert problems == []
@@ -27,6 +28,7 @@ def test_camel_case_keys_and_sections():
         languages=("python", "rust"),
         multiline="never",
         tau=0.7,
+        line_budget_ms=120,
         tokens=TokenBudgets(prefix=512, suffix=64, single=32),
         debounce=DebounceOptions(mode="fixed", ms=80, min_ms=10),
     )
