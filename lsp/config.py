@@ -44,8 +44,9 @@ class Config:
     tau: float = field(default=0.9, metadata={"range": (0.05, 1.0)})  # Fast-dLLM commit threshold
     constrained: bool = True  # let tree-sitter veto proposals that break the file's syntax
     # A multi-line suggestion still growing after this many ms ends at its last finished line
-    # (llama.cpp's t_max_predict_ms); 0 lets it run to its token budget.
-    line_budget_ms: int = field(default=50, metadata={"range": (0, 10000)})
+    # (llama.cpp's t_max_predict_ms); 0, the default, lets it run to its token budget. Off by
+    # default: it halves cold multi-line latency but leaves less to type through (BENCHMARKS.md, 4).
+    line_budget_ms: int = field(default=0, metadata={"range": (0, 10000)})
     tokens: TokenBudgets = field(default_factory=TokenBudgets)
     debounce: DebounceOptions = field(default_factory=DebounceOptions)
 

@@ -130,6 +130,6 @@ def test_build_request():
     assert request.suffix == "\n\nprint(f(1))\n"
     assert (request.language, request.multiline, request.max_tokens, request.tau) == ("python", True, 99, 0.8)
     assert (request.cache_key, anchor) == ("file:///a.py", 0)
-    assert request.line_budget_ms == 50  # the default
-    unbounded, _ = build_request(c, Config(line_budget_ms=0), _char_counter())
-    assert unbounded.line_budget_ms is None
+    assert request.line_budget_ms is None  # off by default
+    bounded, _ = build_request(c, Config(line_budget_ms=50), _char_counter())
+    assert bounded.line_budget_ms == 50
