@@ -193,8 +193,8 @@ class BlockDiffusionSampler:
         text = "".join(self.tok.pieces[t] for t in [*previous_ids, *draft])
         if not settings.multiline and "\n" in text:
             text = text[: text.index("\n")]  # what the answer would be: the line, then the suffix
-        elif settings.scope is not None and (cut := settings.scope.end(text)) is not None:
-            text, complete = text[:cut], True  # the lines past the block's end would be cut too
+        elif settings.multiline and (end := text_cut(text, settings)) is not None:
+            text, complete = text[: end[0]], True  # the lines past the span's end would be cut too
         bad = constraint.invalid_ranges(text, complete)
         return {
             i
