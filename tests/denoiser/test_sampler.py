@@ -187,6 +187,38 @@ def test_a_rejected_proposal_is_replaced_by_the_next_best_in_the_same_step(monke
     assert "beta" not in slow.text and slow.step_commits[0] == 0  # the first step was spent on the veto
 
 
+class RejectAll:
+    """A constraint under which no text at all is valid."""
+
+    def invalid_ranges(self, middle, complete):
+        return [(0, len(middle))] if middle else []
+
+    def accepts(self, middle):
+        return not middle
+
+
+class ManyChoicesNet(ScriptedNet):
+    """Ranks every token below the scripted one (distinct runners-up, <eom> last), so bans never run out."""
+
+    def step_logits(self, cache, clean, canvas):
+        logits, new_cache = super().step_logits(cache, clean, canvas)
+        logits += -0.01 * torch.arange(TOK.vocab_size, dtype=logits.dtype)
+        logits[:, TOK.eom_id] = -100.0
+        return logits, new_cache
+
+
+def test_a_span_stuck_at_its_first_open_position_ends_there(monkeypatch):
+    sampler = BlockDiffusionSampler(ManyChoicesNet(ids("alpha beta"), [0.99] * 8), TOK)
+    run = lambda: sampler.fill(  # noqa: E731
+        [0, 1, 2], None, SpanSettings(tau=0.5, multiline=True, extra_steps=16), RejectAll()
+    )
+    out = run()
+    assert out.text == "" and out.stop_reason == "constraint"
+    assert out.steps <= sampler_module.STUCK_BANS  # ended early: at least one ban per step
+    monkeypatch.setattr(sampler_module, "STUCK_BANS", 10**6)
+    assert run().steps >= 4 + 16  # without the rule: at least the whole step bound of a block
+
+
 def test_cancel_between_steps_returns_cancelled():
     script = ids("alpha beta") + [TOK.eom_id]
     calls = iter([False, True])
