@@ -101,7 +101,8 @@ async def warm(client, tasks, keystrokes: int) -> list[dict]:
         for version, ch in enumerate(task.middle[:keystrokes], start=2):
             before = type_char(client, uri, version, before, ch)
             ms, text = await request(client, uri, before)
-            samples.append({"kind": "typing", "ms": ms, "empty": not text})
+            line = before[before.rfind("\n") + 1 :]
+            samples.append({"kind": "typing", "ms": ms, "empty": not text, "line": line})
     return samples
 
 
