@@ -83,7 +83,7 @@ class Stepper(Protocol):
     cfg: ModelConfig
 
     def step_logits(
-        self, cache, clean: list[int], canvas: list[int] | None
+        self, cache, clean: list[int], canvas: list[int] | None, rows: list[int] | None = None
     ) -> tuple[torch.Tensor, object]: ...
 
 
@@ -228,16 +228,22 @@ class Denoiser(nn.Module):
 
     @torch.inference_mode()
     def step_logits(
-        self, cache: KVCache | None, clean: list[int], canvas: list[int] | None
+        self, cache: KVCache | None, clean: list[int], canvas: list[int] | None, rows: list[int] | None = None
     ) -> tuple[torch.Tensor, KVCache]:
         """The samplers' step: float CPU logits of the canvas (L, V), or of the last clean token (V,)
-        when `canvas` is None, and the cache extended by `clean`."""
+        when `canvas` is None, and the cache extended by `clean`. `rows` picks the canvas positions
+        whose logits are wanted (R, V): the output head is a third of a step's arithmetic, and
+        committed positions need none."""
         device = self.embed.weight.device
         clean_ids = torch.tensor([clean], dtype=torch.long, device=device).reshape(1, len(clean))
         canvas_ids = None if canvas is None else torch.tensor([canvas], dtype=torch.long, device=device)
         hidden, cache = self.extend(cache, clean_ids, canvas_ids)
-        rows = hidden[0, len(clean) :] if canvas is not None else hidden[0, -1]
-        return self.logits(rows).float().cpu(), cache
+        if canvas is None:
+            return self.logits(hidden[0, -1]).float().cpu(), cache
+        out = hidden[0, len(clean) :]
+        if rows is not None:
+            out = out[torch.tensor(rows, dtype=torch.long, device=device)]
+        return self.logits(out).float().cpu(), cache
 
     def save(
         self, folder: str | Path, dtype: torch.dtype | None = None, max_shard_bytes: int = 0

@@ -21,18 +21,22 @@ ONNX_FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 
 
 class _StepGraph(nn.Module):
-    """The exported function: (past_k, past_v, clean_ids, canvas_ids) -> (logits, new_k, new_v)."""
+    """The exported function: (past_k, past_v, clean_ids, canvas_ids, rows) -> (logits, new_k, new_v)."""
 
     def __init__(self, model: Denoiser):
         super().__init__()
         self.model = model
 
-    def forward(self, past_k, past_v, clean_ids, canvas_ids):
-        # past_k, past_v (n_layer, 1, nh, n, hs); clean_ids (1, c); canvas_ids (1, L), L = 0 for AR
+    def forward(self, past_k, past_v, clean_ids, canvas_ids, rows):
+        # past_k, past_v (n_layer, 1, nh, n, hs); clean_ids (1, c); canvas_ids (1, L), L = 0 for AR;
+        # rows (R,): the canvas positions whose logits are wanted (the AR graph has no such input)
         cache = KVCache(list(past_k.unbind(0)), list(past_v.unbind(0)))
         canvas = canvas_ids if self.model.cfg.objective == "diffusion" else None
         hidden, new = self.model.extend(cache, clean_ids, canvas)
-        rows = hidden[:, clean_ids.shape[1] :] if canvas is not None else hidden[:, -1:]
+        if canvas is not None:
+            rows = hidden[:, clean_ids.shape[1] :].index_select(1, rows)
+        else:
+            rows = hidden[:, -1:]
         c = clean_ids.shape[1]
         new_k = torch.stack(new.keys)[:, :, :, past_k.shape[3] :]
         new_v = torch.stack(new.values)[:, :, :, past_v.shape[3] :]
@@ -46,15 +50,16 @@ def export_onnx(model: Denoiser, folder: Path, int8: bool = True) -> list[Path]:
     past = torch.zeros(cfg.n_layer, 1, cfg.n_head, 3, hs)
     clean = torch.full((1, 2), 7, dtype=torch.long)
     canvas = torch.full((1, cfg.block_length), 1, dtype=torch.long)
+    rows = torch.arange(cfg.block_length - 1, dtype=torch.long)
     n, c = torch.export.Dim("n", min=1, max=65536), torch.export.Dim("c", min=0, max=65536)
-    L = torch.export.Dim("L")
+    L, R = torch.export.Dim("L"), torch.export.Dim("R", min=1, max=4096)
     path = Path(folder) / ONNX_FILES["fp32"]
     torch.onnx.export(
         _StepGraph(model.float().eval()).eval(),
-        (past, past.clone(), clean, canvas),
+        (past, past.clone(), clean, canvas, rows),
         str(path),
-        dynamic_shapes=({3: n}, {3: n}, {1: c}, {1: L}),
-        input_names=["past_k", "past_v", "clean_ids", "canvas_ids"],
+        dynamic_shapes=({3: n}, {3: n}, {1: c}, {1: L}, {0: R}),
+        input_names=["past_k", "past_v", "clean_ids", "canvas_ids", "rows"],
         output_names=["logits", "new_k", "new_v"],
         dynamo=True,
         external_data=False,
@@ -100,21 +105,36 @@ class OnnxStepper:
         self._empty = np.zeros((cfg.n_layer, 1, cfg.n_head, 0, hs), dtype=np.float32)
         self._inputs = {i.name for i in self.session.get_inputs()}  # the AR graph has no canvas input
 
-    def step_logits(self, cache: NumpyCache | None, clean: list[int], canvas: list[int] | None):
-        """Logits (L, V) of the canvas (or (V,) of the last clean token when canvas is None), new cache."""
+    def step_logits(
+        self,
+        cache: NumpyCache | None,
+        clean: list[int],
+        canvas: list[int] | None,
+        rows: list[int] | None = None,
+    ):
+        """Logits (L, V) of the canvas, or (R, V) of its `rows` (or (V,) of the last clean token when
+        canvas is None), and the cache extended by `clean`."""
         past_k = cache.keys if cache is not None else self._empty
         past_v = cache.values if cache is not None else self._empty
+        if canvas is not None and rows is None:
+            rows = list(range(len(canvas)))
         feeds = {
             "past_k": np.ascontiguousarray(past_k),
             "past_v": np.ascontiguousarray(past_v),
             "clean_ids": np.asarray([clean], dtype=np.int64).reshape(1, len(clean)),
             "canvas_ids": np.asarray([canvas or []], dtype=np.int64).reshape(1, len(canvas or [])),
+            "rows": np.asarray(rows or [], dtype=np.int64),
         }
         feeds = {k: v for k, v in feeds.items() if k in self._inputs}
         logits, new_k, new_v = self.session.run(None, feeds)
-        cache = NumpyCache(np.concatenate((past_k, new_k), axis=3), np.concatenate((past_v, new_v), axis=3))
+        if clean or cache is None:  # a step without clean tokens leaves the cache as it was
+            cache = NumpyCache(
+                np.concatenate((past_k, new_k), axis=3), np.concatenate((past_v, new_v), axis=3)
+            )
         out = torch.from_numpy(logits[0])
-        return (out if canvas is not None else out[-1]), cache
+        if canvas is None:
+            return out[-1], cache
+        return (out if "rows" in self._inputs else out[rows]), cache  # graphs exported before `rows`
 
 
 def main(argv: list[str] | None = None) -> int:

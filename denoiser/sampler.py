@@ -125,10 +125,11 @@ class BlockDiffusionSampler:
             if cancelled():
                 out.stop_reason = "cancelled"
                 return None, cache
-            logits, cache = self.model.step_logits(cache, pending, canvas.tokens)
+            rows = self._rows(canvas, settings.multiline)
+            logits, cache = self.model.step_logits(cache, pending, canvas.tokens, rows)
             pending = []
             out.steps += 1
-            probs, conf, top = self._proposals(logits, canvas)
+            probs, conf, top = self._proposals(logits, canvas, rows)
             vetoed = self._vetoes(canvas, probs, conf, top, out, constraint, settings)
             committed = self._commit(canvas, conf, top, vetoed, settings)
             out.step_commits.append(committed)
@@ -142,14 +143,24 @@ class BlockDiffusionSampler:
                 return end, cache
         return self._force_finish(canvas, conf, top, settings.multiline), cache
 
-    def _proposals(self, logits: torch.Tensor, canvas: _Canvas):
-        """Probabilities (L, V), and the top proposal and its probability at every position (L,)."""
+    def _rows(self, canvas: _Canvas, multiline: bool) -> list[int]:
+        """Canvas positions whose proposals matter: the open ones before the answer's end."""
+        return canvas.open_positions(self._horizon(canvas, multiline)) or [min(canvas.settled(), self.L - 1)]
+
+    def _proposals(self, logits: torch.Tensor, canvas: _Canvas, rows: list[int]):
+        """Probabilities of `rows` ({position: (V,)}), and the top proposal and its probability at
+        every position (L,): <eom> with probability 0 where no logits were computed."""
         logits[:, self._forbidden] = NEG_INF
+        row_of = {pos: r for r, pos in enumerate(rows)}
         for pos, tokens in canvas.banned.items():
-            logits[pos, list(tokens)] = NEG_INF
+            if pos in row_of:
+                logits[row_of[pos], list(tokens)] = NEG_INF
         probs = torch.softmax(logits, dim=-1)
-        conf, top = probs.max(dim=-1)
-        return probs, conf, top
+        conf_rows, top_rows = probs.max(dim=-1)
+        index = torch.tensor(rows)
+        conf = torch.zeros(self.L).index_copy_(0, index, conf_rows)
+        top = torch.full((self.L,), self.tok.eom_id, dtype=top_rows.dtype).index_copy_(0, index, top_rows)
+        return {pos: probs[r] for pos, r in row_of.items()}, conf, top
 
     def _vetoes(self, canvas, probs, conf, top, out, constraint, settings) -> set[int]:
         """Open positions whose proposal lies in a syntax error that the draft introduces.
@@ -171,7 +182,7 @@ class BlockDiffusionSampler:
             if not repairable or not self._commits_any(rejected, canvas, conf, settings):
                 return rejected
             for i in rejected:
-                probs[i, top[i]] = 0.0
+                probs[i][top[i]] = 0.0
                 conf[i], top[i] = probs[i].max(dim=-1)
             attempt += 1
 

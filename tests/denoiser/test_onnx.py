@@ -45,6 +45,18 @@ def test_onnx_steps_match_pytorch(exported, precision, tolerance):
         assert (got1.argmax(-1) == ref1.argmax(-1)).float().mean() >= 0.9
 
 
+def test_onnx_computes_only_the_requested_rows(exported):
+    folder, model = exported
+    stepper = OnnxStepper(folder, model.cfg, "fp32")
+    context, canvas, rows = [2, 40, 41, 42, 3, 50, 51, 4], [1] * model.cfg.block_length, [1, 3]
+    full, cache = stepper.step_logits(None, context, canvas)
+    picked, same = stepper.step_logits(cache, [], canvas, rows)
+    torch_picked, _ = model.step_logits(None, context, canvas, rows)
+    assert picked.shape == (2, model.cfg.vocab_size) and same is cache  # no clean tokens: cache kept
+    assert np.abs(picked.numpy() - full[rows].numpy()).max() < 1e-4
+    assert np.abs(torch_picked.numpy() - full[rows].numpy()).max() < 1e-4
+
+
 def test_int8_file_is_smaller(exported):
     folder, _ = exported
     assert (folder / "model.int8.onnx").stat().st_size < 0.7 * (folder / "model.onnx").stat().st_size

@@ -17,7 +17,7 @@ class ScriptedNet:
         self.script, self.conf = script, conf
         self.canvas_calls = 0
 
-    def step_logits(self, cache, clean, canvas):
+    def step_logits(self, cache, clean, canvas, rows=None):
         n = (cache.length if cache else 0) + len(clean)
         new_cache = KVCache([torch.zeros(1, 1, n, 1)], [torch.zeros(1, 1, n, 1)])
         block = (
@@ -32,7 +32,7 @@ class ScriptedNet:
             logits[i, token] = _logit_for(conf)
             logits[i, TOK.encode("gamma")[0]] = 0.0  # a runner-up proposal
         self.canvas_calls += 1
-        return logits, new_cache
+        return (logits if rows is None else logits[rows]), new_cache
 
 
 def _logit_for(p: float) -> float:
@@ -105,6 +105,20 @@ def test_single_line_spends_no_step_past_a_committed_newline():
     out = sampler_for(script, conf, L=8).fill([0, 1, 2], None, SpanSettings(tau=0.99, multiline=False))
     assert out.text == "return" and out.stop_reason == "newline"
     assert out.steps == 2  # the newline, then "return"; without the horizon, one step per position
+
+
+def test_logits_are_asked_only_for_open_positions_before_the_line_end():
+    asked = []
+
+    class Recording(ScriptedNet):
+        def step_logits(self, cache, clean, canvas, rows=None):
+            asked.append(rows)
+            return super().step_logits(cache, clean, canvas, rows)
+
+    script = ids("return\nalpha beta gamma")[:8]
+    sampler = BlockDiffusionSampler(Recording(script, [0.5, 0.95] + [0.9] * 6, 8), TOK)
+    sampler.fill([0, 1, 2], None, SpanSettings(tau=0.99, multiline=False))
+    assert asked == [list(range(8)), [0]]  # step 2: the newline at 1 is committed, 2-7 lie past it
 
 
 def test_single_line_drafts_are_checked_up_to_their_newline():
@@ -200,8 +214,8 @@ class RejectAll:
 class ManyChoicesNet(ScriptedNet):
     """Ranks every token below the scripted one (distinct runners-up, <eom> last), so bans never run out."""
 
-    def step_logits(self, cache, clean, canvas):
-        logits, new_cache = super().step_logits(cache, clean, canvas)
+    def step_logits(self, cache, clean, canvas, rows=None):
+        logits, new_cache = super().step_logits(cache, clean, canvas, rows)
         logits += -0.01 * torch.arange(TOK.vocab_size, dtype=logits.dtype)
         logits[:, TOK.eom_id] = -100.0
         return logits, new_cache
