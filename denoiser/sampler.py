@@ -106,8 +106,8 @@ class BlockDiffusionSampler:
                 out.ids, out.stop_reason = covering(self.tok, out.ids, out.cut), end[1]
                 break
             if end is not None and end[1] == "repetition":
-                if (cut := repetition_start(out.ids)) is not None:
-                    out.ids, out.stop_reason = out.ids[:cut], "repetition"
+                if (kept := without_loop(self.tok, out.ids, settings.multiline)) is not None:
+                    (out.ids, out.cut), out.stop_reason = kept, "repetition"
                 break
             if end is not None:
                 out.stop_reason = end[1]
@@ -341,6 +341,22 @@ def repetition_start(ids: list[int], max_period: int = 8, repeats: int = 3) -> i
     return None
 
 
+def without_loop(tok: CodeTokenizer, ids: list[int], multiline: bool) -> tuple[list[int], int | None] | None:
+    """(ids, characters kept or None) with a repetition loop cut off; None when there is no loop.
+
+    A multi-line span keeps only its finished lines: the line a loop starts in is broken by the cut.
+    """
+    if (cut := repetition_start(ids)) is None:
+        return None
+    ids = ids[:cut]
+    if multiline:
+        text = tok.decode(ids)
+        end = text.rfind("\n")
+        if end > 0 and text[:end].strip():
+            return covering(tok, ids, end), end
+    return ids, None
+
+
 def text_cut(text: str, settings: SpanSettings) -> tuple[int, str] | None:
     """(characters kept, reason) when a multi-line span's settled text should end early: where it
     leaves the cursor's block, or, once the deadline has passed, at its last finished line (what
@@ -407,8 +423,8 @@ class GreedySampler:
                 out.ids, out.cut, out.stop_reason = covering(self.tok, out.ids, end[0]), end[0], end[1]
                 break
             at_block_end = len(out.ids) % self.model.cfg.block_length == 0  # checked as often as in diffusion
-            if at_block_end and (cut := repetition_start(out.ids)) is not None:
-                out.ids, out.stop_reason = out.ids[:cut], "repetition"
+            if at_block_end and (kept := without_loop(self.tok, out.ids, settings.multiline)) is not None:
+                (out.ids, out.cut), out.stop_reason = kept, "repetition"
                 break
             step_ids = [nxt]
         text = self.tok.decode(out.ids)[: out.cut]

@@ -1,5 +1,7 @@
 """The block-diffusion sampler's rules, driven by a scripted network whose proposals we choose."""
 
+from dataclasses import replace
+
 import torch
 from mercury.denoiser import sampler as sampler_module
 from mercury.denoiser.model import KVCache
@@ -256,6 +258,20 @@ def test_a_looping_span_stops_with_reason_repetition():
     out = sampler_for(script, [0.99] * 64).fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=True))
     assert out.stop_reason == "repetition"
     assert out.text.count("alpha") == 1
+
+
+def test_a_multi_line_loop_is_cut_back_to_the_last_finished_line():
+    from mercury.denoiser.sampler import GreedySampler
+
+    script = ids("return value\ngamma") + ids(" alpha beta") * 12
+    settings = SpanSettings(tau=0.5, multiline=True, max_tokens=48)
+    out = sampler_for(script, [0.99] * 64).fill([0, 1, 2], None, settings)
+    assert out.stop_reason == "repetition" and out.text == "return value"
+    single = sampler_for(ids("gamma") + ids(" alpha beta") * 12, [0.99] * 64)
+    line = single.fill([0, 1, 2], None, replace(settings, multiline=False)).text
+    assert line.startswith("gamma alpha beta")  # a single line keeps its cut as before
+    ar = GreedySampler(ScriptedCausalNet(script), TOK).fill([0, 1, 2], None, settings)
+    assert ar.stop_reason == "repetition" and ar.text == "return value"
 
 
 def test_a_loop_ends_the_block_as_soon_as_its_settled_start_closes_it():
