@@ -146,11 +146,14 @@ def main(argv: list[str] | None = None) -> int:
         "--unconstrained", action="store_true", help="turn the syntax constraint off in the server"
     )
     p.add_argument("--line-budget-ms", type=int, default=None, help="the server's lineBudgetMs")
+    p.add_argument("--single-tokens", type=int, default=None, help="the server's tokens.single")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     options = {**OPTIONS, "constrained": not args.unconstrained}
     if args.line_budget_ms is not None:
         options["lineBudgetMs"] = args.line_budget_ms
+    if args.single_tokens is not None:
+        options["tokens"] = {"single": args.single_tokens}
     records = load_heldout(Path(args.corpus))
     single = heldout_tasks(records, "single-line", args.tasks, seed=7)
     multi = heldout_tasks(records, "multi-line", args.tasks, seed=7)
