@@ -19,7 +19,7 @@ from mercury.denoiser.api import CompletionRequest, CompletionResult
 
 from .cache import CompletionCache
 from .config import Config
-from .context import Cursor, TokenCounter, build_request
+from .context import Cursor, TokenCounter, build_request, indent_padding
 from .debounce import Debouncer
 from .engines import CancelToken, EngineClient
 from .postprocess import Edit, clean, fit_line_suffix
@@ -108,7 +108,7 @@ class CompletionService:
         if result is None:
             return None
         request, outcome = result
-        text = clean(outcome.text, cursor, request)
+        text = clean(indent_padding(cursor) + outcome.text, cursor, request)
         self.cache.store(cursor.uri, before, after, text)
         return self._answer(text, cursor, started)
 

@@ -262,15 +262,28 @@ def suffix_end(after: str, budget: int, counter: TokenCounter) -> int:
     return last_break + 1 if last_break > 0 else end
 
 
+def indent_padding(cursor: Cursor) -> str:
+    """Spaces that finish a half-typed indentation: the cursor sits in a line's leading spaces, at a
+    width that is not a multiple of the document's space indent unit (typed one space at a time)."""
+    unit, typed = len(cursor.indent_unit), len(cursor.line_prefix)
+    if cursor.indent_unit == "\t" or not typed or cursor.line_prefix.strip(" ") or typed % unit == 0:
+        return ""
+    return " " * (unit - typed % unit)
+
+
 def build_request(
     cursor: Cursor, config: Config, counter: TokenCounter, anchor: int | None = None
 ) -> tuple[CompletionRequest, int]:
-    """The engine request for `cursor`, and the prefix anchor to pass in next time."""
+    """The engine request for `cursor`, and the prefix anchor to pass in next time.
+
+    A half-typed indentation is completed in the request (`indent_padding`): the model has seldom
+    seen code at such a width, and the syntax constraint rejects every statement there; the caller
+    puts the same spaces in front of the answer."""
     start = prefix_start(cursor.before, config.tokens.prefix, counter, anchor)
     end = suffix_end(cursor.after, config.tokens.suffix, counter)
     multiline = wants_multiline(cursor.line_prefix, cursor.line_suffix, config.multiline)
     request = CompletionRequest(
-        prefix=whole_characters(cursor.before[start:]),
+        prefix=whole_characters(cursor.before[start:]) + indent_padding(cursor),
         suffix=whole_characters(cursor.after[:end]),
         language=cursor.language,
         multiline=multiline,

@@ -80,3 +80,15 @@ async def test_disabled_language_is_not_completed():
     assert await completions.complete(at_end("total = "), automatic=False) is None
     assert engine.requests == []
     await completions.close()
+
+
+async def test_a_half_typed_indentation_is_completed_and_typed_through():
+    engine = FakeEngine({"def area(w, h):\n    ": "return w * h"})
+    completions = await service(engine)
+    source = "def area(w, h):\n  "  # two of the four spaces typed
+    first = await completions.complete(at_end(source), automatic=False)
+    assert engine.requests[-1].prefix.endswith("def area(w, h):\n    ")
+    assert first.edit.text == "  return w * h"
+    third_space = await completions.complete(at_end(source + " "), automatic=False)
+    assert third_space.edit.text == " return w * h" and len(engine.requests) == 1  # from the cache
+    await completions.close()

@@ -8,6 +8,7 @@ from mercury.lsp.context import (
     TokenCounter,
     build_request,
     detect_indent,
+    indent_padding,
     language_of,
     prefix_start,
     read_cursor,
@@ -133,3 +134,19 @@ def test_build_request():
     assert request.line_budget_ms is None  # off by default
     bounded, _ = build_request(c, Config(line_budget_ms=50), _char_counter())
     assert bounded.line_budget_ms == 50
+
+
+@pytest.mark.parametrize(
+    "source, padding",
+    [
+        ("def f():\n  ", "  "),  # half of a 4-space indent
+        ("def f():\n   ", " "),
+        ("def f():\n    ", ""),  # a whole indent: nothing to finish
+        ("def f():\n", ""),  # column 0
+        ("def f():\n  x", ""),  # not in the leading spaces
+        ("def f():\n\t", ""),  # tab-indented lines are whole
+    ],
+)
+def test_indent_padding_finishes_a_half_typed_indentation(source, padding):
+    lines = source.split("\n")
+    assert indent_padding(cursor(source, len(lines) - 1, len(lines[-1]), "utf-32")) == padding
