@@ -144,8 +144,9 @@ class BlockDiffusionSampler:
         return self._force_finish(canvas, conf, top, settings.multiline), cache
 
     def _rows(self, canvas: _Canvas, multiline: bool) -> list[int]:
-        """Canvas positions whose proposals matter: the open ones before the answer's end."""
-        return canvas.open_positions(self._horizon(canvas, multiline)) or [min(canvas.settled(), self.L - 1)]
+        """Canvas positions whose proposals matter: the open ones before the answer's end (never none:
+        a block whose positions before its end are all committed has ended at the step before)."""
+        return canvas.open_positions(self._horizon(canvas, multiline))
 
     def _proposals(self, logits: torch.Tensor, canvas: _Canvas, rows: list[int]):
         """Probabilities of `rows` ({position: (V,)}), and the top proposal and its probability at
