@@ -105,14 +105,11 @@ class BlockDiffusionSampler:
             if end is not None and end[1] in ("scope", "time"):
                 out.ids, out.stop_reason = covering(self.tok, out.ids, out.cut), end[1]
                 break
-            if end is not None and end[1] == "repetition":
-                if (kept := without_loop(self.tok, out.ids, settings.multiline)) is not None:
-                    (out.ids, out.cut), out.stop_reason = kept, "repetition"
-                break
             if end is not None:
                 out.stop_reason = end[1]
                 break
             pending = block
+        cut_loop(self.tok, out, settings.multiline)
         out.text = self._finish_text(out, settings)
         if constraint is not None and out.text and not constraint.accepts(out.text):
             out.ids, out.text = longest_accepted(self.tok, out.ids, constraint, settings.multiline)
@@ -287,7 +284,7 @@ class BlockDiffusionSampler:
         The loop would be cut from the answer anyway, so the steps that finish the block are saved.
         """
         settled = canvas.settled()
-        if repetition_start([*previous_ids, *canvas.tokens[:settled]]) is None:
+        if repetition_start([*previous_ids, *canvas.tokens[:settled]], since=len(previous_ids)) is None:
             return None
         return settled, "repetition"
 
@@ -324,21 +321,22 @@ class BlockDiffusionSampler:
         return text
 
 
-def repetition_start(ids: list[int], max_period: int = 8, repeats: int = 3) -> int | None:
-    """Where a loop starts when `ids` ends with one n-gram (n <= max_period) repeated `repeats` times.
-
-    Small models fall into loops ("the the the", ",,,,"); the span is cut after the first copy.
+def repetition_start(ids: list[int], since: int = 0, max_period: int = 8, repeats: int = 3) -> int | None:
+    """Where the first loop in `ids` starts: an n-gram (n <= max_period) repeated `repeats` times in a
+    row, ending after position `since`. Small models fall into loops ("the the the", ",,,,",
+    "name_name_name"); the span is cut after the first copy. A loop is found wherever it ends: several
+    tokens can settle in one denoising step, and the span may go on past the loop.
     """
-    for period in range(1, max_period + 1):
-        n = max(period * repeats, 6)  # ")))" is code; six of one token in a row is a loop
-        if len(ids) < n:
-            break
-        tail = ids[-n:]
-        if all(tail[i] == tail[i % period] for i in range(n)):
-            start = len(ids) - n
-            while start >= period and ids[start - period : start] == tail[:period]:
-                start -= period  # the loop may have begun earlier than the checked tail
-            return start + period
+    for end in range(since + 1, len(ids) + 1):
+        for period in range(1, max_period + 1):
+            n = max(period * repeats, 6)  # ")))" is code; six of one token in a row is a loop
+            if end < n:
+                break
+            if ids[end - n : end - period] == ids[end - n + period : end]:  # the tail has this period
+                start = end - n
+                while start >= period and ids[start - period : start] == ids[start : start + period]:
+                    start -= period  # the loop may have begun earlier than the checked tail
+                return start + period
     return None
 
 
@@ -356,6 +354,12 @@ def without_loop(tok: CodeTokenizer, ids: list[int], multiline: bool) -> tuple[l
         if end > 0 and text[:end].strip():
             return covering(tok, ids, end), end
     return ids, None
+
+
+def cut_loop(tok: CodeTokenizer, out: SpanOutcome, multiline: bool) -> None:
+    """Cut a finished span's first repetition loop (`without_loop`), whatever ended the span."""
+    if (kept := without_loop(tok, out.ids, multiline)) is not None:
+        (out.ids, out.cut), out.stop_reason = kept, "repetition"
 
 
 def text_cut(text: str, settings: SpanSettings) -> tuple[int, str] | None:
@@ -424,10 +428,10 @@ class GreedySampler:
                 out.ids, out.cut, out.stop_reason = covering(self.tok, out.ids, end[0]), end[0], end[1]
                 break
             at_block_end = len(out.ids) % self.model.cfg.block_length == 0  # checked as often as in diffusion
-            if at_block_end and (kept := without_loop(self.tok, out.ids, settings.multiline)) is not None:
-                (out.ids, out.cut), out.stop_reason = kept, "repetition"
+            if at_block_end and repetition_start(out.ids) is not None:
                 break
             step_ids = [nxt]
+        cut_loop(self.tok, out, settings.multiline)
         text = self.tok.decode(out.ids)[: out.cut]
         out.text = text[: text.index("\n")] if not settings.multiline and "\n" in text else text
         return out

@@ -251,6 +251,8 @@ def test_repetition_loops_are_cut_after_the_first_copy():
     assert repetition_start([9, 9, 9, 9, 9, 9]) == 1
     assert repetition_start([4, 9, 9, 9]) is None  # ")))" is code, not a loop
     assert repetition_start([1, 2, 3, 4, 5, 6]) is None
+    assert repetition_start([5, 1, 2, 1, 2, 1, 2, 7, 8]) == 3  # the loop need not end the span
+    assert repetition_start([5, 1, 2, 1, 2, 1, 2, 7, 8], since=7) is None  # it ended before `since`
 
 
 def test_a_looping_span_stops_with_reason_repetition():
@@ -272,6 +274,18 @@ def test_a_multi_line_loop_is_cut_back_to_the_last_finished_line():
     assert line.startswith("gamma alpha beta")  # a single line keeps its cut as before
     ar = GreedySampler(ScriptedCausalNet(script), TOK).fill([0, 1, 2], None, settings)
     assert ar.stop_reason == "repetition" and ar.text == "return value"
+
+
+def test_a_loop_inside_a_finished_line_is_cut_by_both_samplers():
+    from mercury.denoiser.sampler import GreedySampler
+
+    # "gamma alpha alpha alpha ..." then a different ending, all settling in one step.
+    script = ids("gamma") + ids(" alpha") * 4 + ids(" value\n")
+    settings = SpanSettings(tau=0.01, multiline=False, max_tokens=16)
+    out = sampler_for(script, [0.99] * 16, L=16).fill([0, 1, 2], None, settings)
+    assert out.steps == 1 and out.stop_reason == "repetition" and out.text == "gamma alpha"
+    ar = GreedySampler(ScriptedCausalNet(script), TOK).fill([0, 1, 2], None, settings)
+    assert ar.stop_reason == "repetition" and ar.text == "gamma alpha"
 
 
 def test_a_loop_ends_the_block_as_soon_as_its_settled_start_closes_it():
