@@ -23,6 +23,11 @@ quality() {  # coder-mini beside the AR baseline, no syntax constraint on either
     --sets heldout-single-line heldout-multi-line --out $out/tau.json >$out/tau.log 2>&1
   $mercury eval --model "$diffusion" --unconstrained --tau 0.1 0.2 0.3 --limit "$limit" --threads 1 \
     --sets heldout-single-line heldout-multi-line --out $out/tau_low.json >$out/tau_low.log 2>&1
+  # every held-out single-line task (500): exact match at a size where one task is 0.2 points
+  $mercury eval --model "$diffusion" --unconstrained --tau 0.1 0.3 0.5 0.9 --threads 1 \
+    --sets heldout-single-line --out $out/single_line_all.json >$out/single_line_all.log 2>&1
+  $mercury eval --model "$baseline" --unconstrained --threads 1 \
+    --sets heldout-single-line --out $out/single_line_all_ar.json >$out/single_line_all_ar.log 2>&1
   $py bench/constraints.py --model "$diffusion" --limit $((limit / 2)) --threads 1 --out $out/constraints.json \
     >$out/constraints.log 2>&1
 }
