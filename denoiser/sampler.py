@@ -427,9 +427,10 @@ class GreedySampler:
             if settings.multiline and (end := text_cut(self.tok.decode(out.ids), settings)) is not None:
                 out.ids, out.cut, out.stop_reason = covering(self.tok, out.ids, end[0]), end[0], end[1]
                 break
-            at_block_end = len(out.ids) % self.model.cfg.block_length == 0  # checked as often as in diffusion
-            if at_block_end and repetition_start(out.ids) is not None:
-                break
+            block = self.model.cfg.block_length
+            at_block_end = len(out.ids) % block == 0  # checked as often as in diffusion
+            if at_block_end and repetition_start(out.ids, since=len(out.ids) - block) is not None:
+                break  # loops ending earlier were looked for at the last block end
             step_ids = [nxt]
         cut_loop(self.tok, out, settings.multiline)
         text = self.tok.decode(out.ids)[: out.cut]
