@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import cache
 
 from mercury.syntax import languages
+from mercury.syntax.errors import error_node_count
 
 
 @cache
@@ -28,17 +29,7 @@ def error_count(text: str, language: str) -> int:
     """Number of ERROR or MISSING nodes in the parse of `text` (-1 when no grammar exists)."""
     if not supported(language):
         return -1
-    root = languages.parse(language, text.encode("utf-8")).root_node
-    if not root.has_error:
-        return 0
-    count, stack = 0, [root]
-    while stack:
-        node = stack.pop()
-        if node.is_error or node.is_missing:
-            count += 1
-        elif node.has_error:  # only descend where an error lives below
-            stack.extend(node.children)
-    return count
+    return error_node_count(languages.parse(language, text.encode("utf-8")).root_node)
 
 
 def parses_cleanly(text: str, language: str) -> bool:

@@ -13,7 +13,9 @@ the span shift back by its length; zero-width ones on its edges map to the curso
 old when the baseline has the same kind of culprit at the same place. Matching exact culprits
 rather than error counts or ERROR ranges stays right when an old error changes size because of
 the middle, and does not excuse a new error in the middle because an old one sits nearby (the
-user is often mid-statement, so the baseline nearly always has an error at the cursor).
+user is often mid-statement, so the baseline nearly always has an error at the cursor). The
+check of the finished span (`accepts`) also refuses one more ERROR or MISSING node than the
+baseline: an old error can swallow a bad middle without leaving a culprit of its own.
 
 Cost: only a window of lines around the cursor is parsed (window.py), so a 10,000-line file
 costs what a 100-line one does. On a 2,000-line Python file an incremental call takes about
@@ -40,7 +42,14 @@ from tree_sitter import Node, Point, Tree
 
 from . import brackets
 from .calls import CallChecker
-from .errors import Culprit, empty_blocks, ends_in_open_string, error_culprits, last_code_end
+from .errors import (
+    Culprit,
+    empty_blocks,
+    ends_in_open_string,
+    error_culprits,
+    error_node_count,
+    last_code_end,
+)
 from .languages import language_for, parse
 from .window import BLOCK_COMMENTS, CharMap, WindowConfig, cut_window, encode
 
@@ -62,6 +71,7 @@ class _View:
     suffix: bytes
     base_tree: Tree
     base_keys: frozenset[tuple[str, int, int]]  # baseline culprits: (kind, start byte, end byte)
+    base_errors: int  # ERROR and MISSING nodes of the baseline parse
     prefix_open: list[brackets.Bracket]
     suffix_close: list[brackets.Bracket] | None  # None: no suffix, the draft is unfinished
     prefix_whole: bool  # the window starts where no bracket can be open (see brackets.py)
@@ -119,6 +129,10 @@ class SyntaxConstraint:
         try:
             view = self._view(True)
             tree, text = self._reparse(view, encode(middle))
+            # An old error can swallow a bad middle whole (`type T struct =` beside a broken
+            # struct body): no new culprit, but one more ERROR node. The result must not add one.
+            if error_node_count(tree.root_node) > view.base_errors:
+                return False
             start, end = len(self._prefix), len(self._prefix) + len(view.draft)
             # Errors anywhere in the window count here, not only those touching the middle.
             culprits = error_culprits(tree.root_node, text, 0, len(text), None)
@@ -262,6 +276,7 @@ class SyntaxConstraint:
             suffix=suffix,
             base_tree=tree,
             base_keys=frozenset((c.kind, c.start, c.end) for c in culprits),
+            base_errors=error_node_count(tree.root_node),
             prefix_open=prefix_open,
             suffix_close=brackets.reduce_suffix(after) if suffix and not _splits_token(tree, cut) else None,
             # A cut line the parser cannot start or end with (a statement at column 0 inside

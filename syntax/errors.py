@@ -60,6 +60,18 @@ def error_culprits(root: Node, source: bytes, lo: int, hi: int, draft_end: int |
     return found
 
 
+def error_node_count(root: Node) -> int:
+    """Number of ERROR and MISSING nodes under `root` (descends only where an error lives)."""
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            count += 1
+        elif node.has_error:
+            stack.extend(node.children)
+    return count
+
+
 def _error_leaves(error: Node, stack: list[Node], lo: int, hi: int, unfinished: bool) -> list[Culprit]:
     """The ERROR's own unplaced tokens; pushes its children that hold errors onto `stack`."""
     leaves: list[Culprit] = []

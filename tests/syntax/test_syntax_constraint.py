@@ -58,6 +58,17 @@ def test_a_middle_that_breaks_the_suffix_is_rejected() -> None:
     assert constraint.accepts("x")
 
 
+def test_a_middle_swallowed_by_an_old_error_is_still_rejected_at_the_end() -> None:
+    # The file is broken at the cursor (`type Data struct ` then a body with no brace), so `=`
+    # adds no culprit of its own, only one more ERROR node; the finished span must not.
+    prefix = 'package mmap\n\nimport (\n\t"os"\n)\n\ntype Data struct '
+    suffix = "\n\tf    *os.File\n\tData []byte\n}\n\nfunc Mmap() (Data, error) {\n\treturn Data{}, nil\n}\n"
+    constraint = SyntaxConstraint("go", prefix, suffix)
+    assert not constraint.accepts("=")
+    assert constraint.accepts("{")
+    assert constraint.accepts("")
+
+
 def test_a_dedented_middle_empties_the_block_above() -> None:
     constraint = SyntaxConstraint("python", "def f(x):\n", "    return x\n")
     assert constraint.invalid_ranges("y = 1\n", True) == [(0, 1)]
