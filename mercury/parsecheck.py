@@ -4,7 +4,8 @@ This is deliberately tiny: `mercury.syntax` owns the sampler's constraint; the c
 evaluation harness only need "does this file parse?" and "did inserting a completion add syntax
 errors?". Grammars and parsers come from `mercury.syntax.languages` (one loader for the project),
 but the rule here is independent of the constraint's: it counts ERROR and MISSING nodes in the
-whole file, so the evaluator does not grade the constraint with the constraint's own judgement.
+whole file (the constraint counts them only in its window, beside its own culprit rules), so the
+evaluator does not grade the constraint with the constraint's own judgement.
 """
 
 from __future__ import annotations
