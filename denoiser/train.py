@@ -57,6 +57,9 @@ class TrainConfig:
     eval_batches: int = 8
     tokenizer_sample_mb: float = 20.0
     init_from: str = ""  # model folder to continue (weights, config, tokenizer); fresh optimizer and schedule
+    # Train the --init-from model under this objective instead of its own: an AR model's weights as
+    # the start of a diffusion model (adaptation, as Dream and DiffuLLaMA start from AR checkpoints).
+    adapt_to: str = ""
 
 
 def parse_args(argv: list[str] | None) -> tuple[TrainConfig, ModelConfig, SpanPolicy]:
@@ -127,6 +130,8 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         if cfg.init_from and not (Path(cfg.init_from) / "config.json").is_file():
             raise ValueError(f"--init-from {cfg.init_from}: not a model folder (it has no config.json)")
+        if cfg.adapt_to not in ("", "diffusion", "ar") or (cfg.adapt_to and not cfg.init_from):
+            raise ValueError(f"--adapt-to {cfg.adapt_to}: needs --init-from, and diffusion or ar")
         texts = read_texts(cfg.data)
         self.tok = self._tokenizer(texts, model_cfg.vocab_size)
         self.model = self._initial_model(model_cfg, policy).to(self.device)
@@ -162,7 +167,9 @@ class Trainer:
     def _initial_model(self, model_cfg: ModelConfig, policy: SpanPolicy) -> Denoiser:
         """A fresh model, or the --init-from one, whose architecture wins over the command line's."""
         if self.cfg.init_from:
-            return Denoiser.load(self.cfg.init_from)
+            model = Denoiser.load(self.cfg.init_from)
+            model.cfg.objective = self.cfg.adapt_to or model.cfg.objective
+            return model
         model_cfg.vocab_size = self.tok.vocab_size
         model_cfg.context_prefix, model_cfg.context_suffix = policy.max_prefix, policy.max_suffix
         return Denoiser(model_cfg)

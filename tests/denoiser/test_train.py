@@ -100,6 +100,19 @@ def test_init_from_continues_a_model_folder_with_its_own_architecture_and_tokeni
     assert torch.load(second / "trainer_state.pt", weights_only=True)["step"] == 6
 
 
+def test_adapt_to_trains_an_ar_model_as_a_diffusion_model_from_its_weights(tmp_path, capsys):
+    code = corpus(tmp_path)
+    ar, adapted = tmp_path / "ar", tmp_path / "adapted"
+    mercury_main(["train", str(code), "--out", str(ar), *ARGS, "--objective", "ar"])
+    args = [*ARGS, "--lr", "0", "--init-from", str(ar), "--adapt-to", "diffusion", "--heldout", str(code)]
+    mercury_main(["train", str(code), "--out", str(adapted), *args])
+    assert "objective diffusion," in capsys.readouterr().out
+    assert json.loads((adapted / "config.json").read_text())["objective"] == "diffusion"
+    assert (adapted / "model.safetensors").read_bytes() == (ar / "model.safetensors").read_bytes()  # lr 0
+    log = [json.loads(line) for line in (adapted / "log.jsonl").read_text().splitlines()]
+    assert "heldout_diff_loss" in log[-1]  # masked middles are scored: the diffusion objective runs
+
+
 def test_init_from_a_folder_without_a_model_is_a_clear_error(tmp_path):
     code = corpus(tmp_path)
     with pytest.raises(ValueError, match="not a model folder"):
