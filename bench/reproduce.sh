@@ -64,6 +64,6 @@ quality &
 speed &
 wait
 if [ "${SMALL:-1}" = 1 ]; then larger; fi  # about 30 minutes more; SMALL=0 skips it
-$py bench/training_curve.py docs/train/coder-mini.log.jsonl docs/train/coder-mini-ar.log.jsonl \
-  --out docs/training_curve.png
+$py bench/training_curve.py docs/train/coder-mini-scratch.log.jsonl docs/train/coder-mini.log.jsonl \
+  docs/train/coder-mini-ar.log.jsonl --out docs/training_curve.png
 echo "done: $out"

@@ -1,7 +1,7 @@
 """Held-out loss against training time for coder-mini and its AR baseline, from their training logs.
 
-    python bench/training_curve.py docs/train/coder-mini.log.jsonl docs/train/coder-mini-ar.log.jsonl \
-        --out docs/training_curve.png
+    python bench/training_curve.py docs/train/coder-mini-scratch.log.jsonl \
+        docs/train/coder-mini.log.jsonl docs/train/coder-mini-ar.log.jsonl --out docs/training_curve.png
 
 The logs are the `log.jsonl` that `mercury train` writes beside the weights (a continued run's log
 appended with its step and time offsets). The two models' losses are not comparable with each other
