@@ -29,6 +29,9 @@ SHARD_NAME = "model-{index:05d}-of-{count:05d}.safetensors"  # the Hugging Face 
 _SHARD_RE = re.compile(r"model-(\d{5})-of-(\d{5})\.safetensors")
 
 
+OBJECTIVES = ("diffusion", "ar")  # block diffusion (+ optional AR loss) | causal FIM baseline
+
+
 @dataclass(kw_only=True)
 class ModelConfig:
     vocab_size: int = 8192
@@ -54,7 +57,7 @@ class ModelConfig:
             raise ValueError(f"d_model {self.d_model} must be a multiple of n_head {self.n_head}")
         if self.mlp not in ("swiglu", "gelu"):
             raise ValueError(f"mlp must be swiglu or gelu, not {self.mlp!r}")
-        if self.objective not in ("diffusion", "ar"):
+        if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be diffusion or ar, not {self.objective!r}")
 
     @property

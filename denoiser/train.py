@@ -26,7 +26,7 @@ import torch
 from tqdm import tqdm
 
 from .data import FimSampler, SpanPolicy, read_texts
-from .model import Denoiser, ModelConfig
+from .model import OBJECTIVES, Denoiser, ModelConfig
 from .objective import Batch, build_batch, loss
 from .tokenizer import CodeTokenizer, train_tokenizer
 
@@ -128,10 +128,10 @@ class Trainer:
         if self.device.type == "cuda":  # fp32 matmuls outside autocast may use TF32 tensor cores
             torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         torch.manual_seed(cfg.seed)
+        if cfg.adapt_to and (cfg.adapt_to not in OBJECTIVES or not cfg.init_from):
+            raise ValueError(f"--adapt-to {cfg.adapt_to}: needs --init-from, and one of {OBJECTIVES}")
         if cfg.init_from and not (Path(cfg.init_from) / "config.json").is_file():
             raise ValueError(f"--init-from {cfg.init_from}: not a model folder (it has no config.json)")
-        if cfg.adapt_to not in ("", "diffusion", "ar") or (cfg.adapt_to and not cfg.init_from):
-            raise ValueError(f"--adapt-to {cfg.adapt_to}: needs --init-from, and diffusion or ar")
         texts = read_texts(cfg.data)
         self.tok = self._tokenizer(texts, model_cfg.vocab_size)
         self.model = self._initial_model(model_cfg, policy).to(self.device)

@@ -113,6 +113,13 @@ def test_adapt_to_trains_an_ar_model_as_a_diffusion_model_from_its_weights(tmp_p
     assert "heldout_diff_loss" in log[-1]  # masked middles are scored: the diffusion objective runs
 
 
+def test_adapt_to_without_a_model_or_with_an_unknown_objective_is_a_clear_error(tmp_path):
+    code = corpus(tmp_path)
+    for extra in (["--adapt-to", "diffusion"], ["--adapt-to", "bert", "--init-from", str(code)]):
+        with pytest.raises(ValueError, match="--adapt-to"):
+            mercury_main(["train", str(code), "--out", str(tmp_path / "run"), *ARGS, *extra])
+
+
 def test_init_from_a_folder_without_a_model_is_a_clear_error(tmp_path):
     code = corpus(tmp_path)
     with pytest.raises(ValueError, match="not a model folder"):
