@@ -141,7 +141,7 @@ def starts_in_docstring(prefix: str, triples: tuple[str, ...]) -> str | None:
         return None
     at, quote = min(found)
     line_start = prefix.rfind("\n", 0, at) + 1
-    before = prefix[line_start:at].strip().rstrip("rRbBuUfF")
+    before = prefix[line_start:at].strip().rstrip("rRbBuUfF").rstrip()  # `x = f"""`: after `=`
     if before:
         return None if before.endswith(_OPENS_AFTER) else quote
     head = prefix[:line_start].rstrip()
@@ -222,15 +222,29 @@ def _window_end(suffix: str, config: WindowConfig, scan: _LiteralScan) -> tuple[
             fallback = near
             break
         fallback = _lines_forward(suffix, fallback, 1)
-    if fallback >= len(suffix):
-        return len(suffix), True
     for match in _CUT_LINE.finditer(suffix, fallback, far + 1):
         pos = match.start()
         if not suffix.startswith(_CONTINUATIONS, pos) and scan.top_level(pos):
             return pos, True
-    if far >= len(suffix):
+    if far < len(suffix):
+        return fallback, False
+    if not scan.inside(len(suffix)):
         return len(suffix), True
-    return fallback, False
+    return _before_open_literal(suffix, scan)
+
+
+def _before_open_literal(suffix: str, scan: _LiteralScan) -> tuple[int, bool]:
+    """Where the window ends when the suffix itself ends inside a string or comment: a client
+    that sends a bounded context cuts the file anywhere. Parsed to that end, the literal swallows
+    the code before it into one error that a completion's own errors hide in, so the window ends
+    at the line where the literal opens. The rest of the cursor's line is always kept."""
+    floor = _lines_forward(suffix, 0, 1)
+    pos = len(suffix)
+    while pos > floor and scan.inside(pos):
+        pos = suffix.rfind("\n", 0, pos - 1) + 1
+    if pos < floor or scan.inside(pos):  # the literal opens on the cursor's line
+        return len(suffix), False
+    return pos, False
 
 
 def cut_window(

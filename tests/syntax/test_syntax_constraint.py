@@ -69,6 +69,16 @@ def test_a_middle_swallowed_by_an_old_error_is_still_rejected_at_the_end() -> No
     assert constraint.accepts("")
 
 
+def test_a_quote_that_never_closes_is_rejected_when_the_suffix_was_cut_inside_a_string() -> None:
+    # The suffix stops inside a `'''` string (a bounded context), so the window must end before
+    # it: parsed to that end, the file is broken already and a stray quote can hide in that error.
+    prefix = "def text(rows):\n    date ="
+    suffix = "\n    body = '\\n'.join(rows)\n\n    return head + body + '''\n<html>\n<body>\n"
+    constraint = SyntaxConstraint("python", prefix, suffix)
+    assert not constraint.accepts(" '.join(self, e)")
+    assert constraint.accepts(" time.ctime(time.time())")
+
+
 def test_a_dedented_middle_empties_the_block_above() -> None:
     constraint = SyntaxConstraint("python", "def f(x):\n", "    return x\n")
     assert constraint.invalid_ranges("y = 1\n", True) == [(0, 1)]

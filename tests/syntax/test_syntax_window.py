@@ -83,6 +83,32 @@ def test_docstrings_that_open_are_not_mistaken_for_closing_ones() -> None:
     assert starts_in_docstring('"""\n\nimport functools\nimport sys\n', triples) == '"""'
 
 
+def test_a_string_prefix_after_an_assignment_opens_a_string() -> None:
+    from mercury.syntax.window import starts_in_docstring
+
+    triples = ('"""', "'''")
+    assert starts_in_docstring("    head = f'''\n<body>\n'''\n    return head\n", triples) is None
+    assert starts_in_docstring('    query = rb"""\nSELECT 1\n"""\n', triples) is None
+
+
+def test_a_suffix_cut_inside_a_string_or_comment_ends_the_window_before_it() -> None:
+    from mercury.syntax.languages import parse
+
+    # A client sent a bounded suffix that stops inside a string the file closes further on.
+    prefix = "def text(rows):\n    date = "
+    suffix = "now()\n    body = '\\n'.join(rows)\n\n    return head + body + '''\n<html>\n"
+    window = cut_window(prefix, suffix, WindowConfig(before=1, after=1, extend=10), "python")
+    assert window.suffix == "now()\n    body = '\\n'.join(rows)\n\n" and not window.whole_end
+    assert not parse("python", encode(window.prefix + window.suffix)).root_node.has_error
+
+    c_suffix = "x;\n    return y;\n}\n/* Prose the client's limit cut off\n"
+    window = cut_window("int f(void) {\n    int y = ", c_suffix, WindowConfig(1, 1, 10), "c")
+    assert window.suffix == "x;\n    return y;\n}\n"
+    # A literal that opens on the cursor's line cannot be cut away: the whole suffix is kept.
+    window = cut_window("x = ", "1 + '''\nprose\n", WindowConfig(1, 1, 10), "python")
+    assert window.suffix == "1 + '''\nprose\n" and not window.whole_end
+
+
 def test_a_continuation_line_is_not_a_cut() -> None:
     prefix = "try:\n    a = 1\n" + "    b = 2\n" * 3 + "except ValueError:\n    pass\nelse:\n    "
     window = cut_window(prefix, "c = 3\n", WindowConfig(before=1, after=1, extend=20), "python")
