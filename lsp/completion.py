@@ -163,18 +163,10 @@ class CompletionService:
         return token
 
     def _request(self, cursor: Cursor) -> CompletionRequest:
-        config = self.config
-        # The engine's own context limits bound the windows: text beyond them would be cut anyway.
-        prefix_limit = self.info.get("context_prefix") or config.tokens.prefix
-        suffix_limit = self.info.get("context_suffix") or config.tokens.suffix
-        tokens = dataclasses.replace(
-            config.tokens,
-            prefix=min(config.tokens.prefix, int(prefix_limit)),
-            suffix=min(config.tokens.suffix, int(suffix_limit)),
-        )
-        config = dataclasses.replace(config, tokens=tokens)
+        # The windows are not cut to the model's context: the engine cuts what the model reads, and the
+        # syntax constraint needs the lines beyond it (a docstring's opening quotes, a block's header).
         request, self._anchors[cursor.uri] = build_request(
-            cursor, config, self.counter, self._anchors.get(cursor.uri)
+            cursor, self.config, self.counter, self._anchors.get(cursor.uri)
         )
         return request
 

@@ -92,3 +92,19 @@ async def test_a_half_typed_indentation_is_completed_and_typed_through():
     third_space = await completions.complete(at_end(source + " "), automatic=False)
     assert third_space.edit.text == " return w * h" and len(engine.requests) == 1  # from the cache
     await completions.close()
+
+
+async def test_the_request_holds_the_configured_context_beyond_the_models_window():
+    """The model reads only its own context window (the engine cuts it), but the syntax check needs
+    the lines beyond it: here the docstring's opening quotes, 40 lines above the cursor."""
+
+    class SmallContext(FakeEngine):
+        def info(self) -> dict:
+            return {**super().info(), "context_prefix": 16, "context_suffix": 8}
+
+    engine = SmallContext()
+    completions = await service(engine)
+    prose = "".join(f"    Line {i} of the explanation.\n" for i in range(40))
+    await completions.complete(at_end(f'def f():\n    """Summary.\n\n{prose}    '), automatic=False)
+    assert engine.requests[-1].prefix.startswith('def f():\n    """Summary.')
+    await completions.close()
