@@ -95,7 +95,7 @@ class SyntaxConstraint:
         cut = self._window = cut_window(prefix, suffix, window, language)
         self.language = language
         self._prefix = encode(cut.prefix)
-        self._suffix = encode(cut.suffix)
+        self._suffix = encode(cut.suffix + cut.closer)
         self._prefix_rows = self._prefix.count(b"\n")
         self._prefix_column = len(self._prefix) - (self._prefix.rfind(b"\n") + 1)  # bytes
         self._views: dict[bool, _View] = {}
@@ -112,7 +112,7 @@ class SyntaxConstraint:
         started = self._clock()
         try:
             if not complete and self._cursor_in_literal():
-                return []
+                return self._closes_literal(middle)
             view = self._view(complete)
             if middle not in view.memo:
                 view.memo.clear()  # the sampler moves on; keep only the latest draft
@@ -162,7 +162,24 @@ class SyntaxConstraint:
         spans = [self._blame(c, start, end) for c in self._new_culprits(view, culprits, start, end)]
         spans += self._bracket_ranges(view, tree, start, end)
         spans += self._call_ranges(anchor, text, start, end)
-        return _to_chars(spans, start, end, middle)
+        chars = _to_chars(spans, start, end, middle)
+        return chars + self._closes_literal(middle) if complete and self._cursor_in_literal() else chars
+
+    def _closes_literal(self, middle: str) -> list[tuple[int, int]]:
+        """The closing delimiter in `middle` of the string or block comment the cursor is in, when
+        closing it there adds errors: the rest of the literal, in the suffix, then reads as code.
+        Those errors lie past the middle, where no other check blames them on it."""
+        view = self._view(True)
+        raw = encode(middle)
+        tree, _ = self._reparse(view, raw)
+        start, end = len(self._prefix), len(self._prefix) + len(raw)
+        literal = _literal_around(tree, start, self._prefix)
+        if literal is None or literal.end_byte > end or error_node_count(tree.root_node) <= view.base_errors:
+            return []
+        # A string ends in a delimiter token; a block comment is one token that ends in `*/`.
+        closing = literal.children[-1].start_byte if literal.child_count else literal.end_byte - 2
+        span = (max(closing, start) - start, literal.end_byte - start)
+        return _to_chars([span], start, end, middle)
 
     def _settled(self, draft: bytes) -> bytes:
         """The part of an unfinished draft that later tokens cannot change the meaning of.
@@ -337,6 +354,22 @@ def _in_literal_node(tree: Tree, cursor: int) -> bool:
             return True
         node = node.parent
     return False
+
+
+_STRING_PARTS = ("_content", "_fragment", "_start", "_end")  # a string's tokens, not the string
+
+
+def _literal_around(tree: Tree, cursor: int, prefix: bytes) -> Node | None:
+    """The innermost string or block comment of `tree` that starts in `prefix` and holds byte
+    `cursor` (line comments end at a newline, which a middle may well write)."""
+    node: Node | None = tree.root_node.descendant_for_byte_range(cursor, cursor)
+    while node is not None:
+        string = "string" in node.type and not node.type.endswith(_STRING_PARTS)
+        block = "comment" in node.type and prefix.startswith(b"/*", node.start_byte)
+        if (string or block) and node.start_byte < cursor < node.end_byte:
+            return node
+        node = node.parent
+    return None
 
 
 def _splits_token(tree: Tree, cursor: int) -> bool:

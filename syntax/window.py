@@ -43,6 +43,7 @@ class Window:
     suffix: str  # the start of the file's suffix that is parsed
     whole_start: bool = True  # prefix starts at the file's start or at a top-level line
     whole_end: bool = True  # suffix ends at the file's end or before a top-level line
+    closer: str = ""  # closes a string or comment that the suffix ends inside (parsed after it)
 
 
 def encode(text: str) -> bytes:
@@ -70,6 +71,7 @@ class _LiteralScan:
         self.comments = language is None or language in BLOCK_COMMENTS
         self.triples = _TRIPLES.get(language, ()) if language else ('"""', "'''")
         self.comment = comment and self.comments  # a `/*` before `pos` is still open
+        self.opened_before = self.comment  # ... before the text (a suffix scan after the prefix's)
         self.odd = odd  # per triple delimiter: an odd number of them before `pos`
         self.last_open = self.last_close = -1  # backward scans: last `/*`, `*/` before `pos`
         # Brace languages: `{` minus `}` before `pos`. A column-0 line inside a function (badly
@@ -118,6 +120,8 @@ class _LiteralScan:
             self.last_open = self.text.rfind("/*", 0, pos)
         if self.last_close + 2 > pos:
             self.last_close = self.text.rfind("*/", 0, pos)
+        if self.last_open == self.last_close:  # neither before `pos`: as it was when the text began
+            return self.opened_before
         return self.last_open > self.last_close
 
 
@@ -237,7 +241,8 @@ def _before_open_literal(suffix: str, scan: _LiteralScan) -> tuple[int, bool]:
     """Where the window ends when the suffix itself ends inside a string or comment: a client
     that sends a bounded context cuts the file anywhere. Parsed to that end, the literal swallows
     the code before it into one error that a completion's own errors hide in, so the window ends
-    at the line where the literal opens. The rest of the cursor's line is always kept."""
+    at the line where the literal opens. The rest of the cursor's line is always kept (a literal
+    open there, or at the cursor, is closed instead: `_closer`)."""
     floor = _lines_forward(suffix, 0, 1)
     pos = len(suffix)
     while pos > floor and scan.inside(pos):
@@ -265,7 +270,21 @@ def cut_window(
         start, whole_start = len(prefix) - config.max_chars, False
     if end > config.max_chars:
         end, whole_end = config.max_chars, False
-    return Window(prefix[start:], suffix[:end], whole_start, whole_end)
+    return Window(prefix[start:], suffix[:end], whole_start, whole_end, _closer(forth, end))
+
+
+def _closer(scan: _LiteralScan, end: int) -> str:
+    """The delimiter that closes the literal open at `end` (the window's end), or "".
+
+    The window can only end inside a literal that is open at the cursor's line (the cursor sits in a
+    docstring whose end the client did not send). Parsed unclosed, it makes an error that moves with
+    every draft, so each one looks wrong; closed, the drafts are checked as text in a string.
+    """
+    if not scan.inside(end):
+        return ""
+    if scan.comment:
+        return "*/"
+    return next(q for q, odd in zip(scan.triples, scan.odd, strict=True) if odd)
 
 
 class CharMap:

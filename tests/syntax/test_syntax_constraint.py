@@ -93,7 +93,7 @@ def test_a_dedented_middle_empties_the_block_above() -> None:
         ("python", 'def f():\n    """Return the ', "value) of x", '"""\n    return 1\n'),
     ],
 )
-def test_drafts_inside_a_comment_or_docstring_are_not_checked(
+def test_text_inside_a_comment_or_docstring_is_not_flagged(
     language: str, prefix: str, middle: str, suffix: str
 ) -> None:
     # Rendered without the suffix, the literal would never close and its text would read as
@@ -103,6 +103,36 @@ def test_drafts_inside_a_comment_or_docstring_are_not_checked(
     assert constraint.invalid_ranges(middle, True) == []
     assert constraint.accepts(middle)
     assert not constraint.accepts(middle + suffix.split("\n")[0] + "\n")  # closing it early
+
+
+@pytest.mark.parametrize(
+    ("language", "prefix", "middle", "closing", "suffix"),
+    [
+        ("c", "int f(void) {\n    /* returns the ", "count. ", "*/", "\n   of x */\n    return 0;\n}\n"),
+        ("python", 'def f():\n    """Return the\n\n    ', "value. ", '"""', '\n    of x\n    """\n'),
+    ],
+)
+def test_a_draft_that_closes_the_literal_at_the_cursor_is_flagged_at_the_delimiter(
+    language: str, prefix: str, middle: str, closing: str, suffix: str
+) -> None:
+    # The rest of the literal, in the suffix, would read as code: errors past the middle that no
+    # other check blames on it. Unfinished drafts are checked too, so the delimiter is banned early.
+    constraint = SyntaxConstraint(language, prefix, suffix)
+    at = (len(middle), len(middle) + len(closing))
+    for complete in (False, True):
+        assert constraint.invalid_ranges(middle + closing, complete) == [at]
+        assert at in constraint.invalid_ranges(middle + closing + "\n    x = 1", complete)
+    assert constraint.invalid_ranges(middle + "more prose", False) == []
+
+
+def test_a_docstring_the_suffix_ends_inside_is_closed_for_the_parse() -> None:
+    # A client's bounded context stops inside the docstring the cursor is in; parsed unclosed,
+    # the string makes an error that moves with every draft, and even the right line was refused.
+    prefix = 'def encode(self, o):\n    """Return a JSON string.\n\n    If sk'
+    suffix = "ipkeys is true, such items are skipped.\n\n    If ensure_ascii is false, the out"
+    constraint = SyntaxConstraint("python", prefix, suffix)
+    assert constraint.accepts("ipkeys is false, a TypeError is raised.")
+    assert constraint.invalid_ranges("e is None,", False) == []
 
 
 WEIRD = [

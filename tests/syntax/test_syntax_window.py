@@ -104,9 +104,26 @@ def test_a_suffix_cut_inside_a_string_or_comment_ends_the_window_before_it() -> 
     c_suffix = "x;\n    return y;\n}\n/* Prose the client's limit cut off\n"
     window = cut_window("int f(void) {\n    int y = ", c_suffix, WindowConfig(1, 1, 10), "c")
     assert window.suffix == "x;\n    return y;\n}\n"
-    # A literal that opens on the cursor's line cannot be cut away: the whole suffix is kept.
+    # A literal that opens on the cursor's line cannot be cut away: the whole suffix is kept, and
+    # the literal is closed after it.
     window = cut_window("x = ", "1 + '''\nprose\n", WindowConfig(1, 1, 10), "python")
     assert window.suffix == "1 + '''\nprose\n" and not window.whole_end
+    assert window.closer == "'''"
+
+
+def test_a_literal_open_at_the_cursor_and_past_the_suffix_is_closed_after_it() -> None:
+    from mercury.syntax.languages import parse
+
+    cases = [
+        ("python", 'def f():\n    """Return the\n    ', "value of x.\n\n    The res", '"""'),
+        ("c", "int f(void) {\n    /* returns the ", "count\n   of x, or the", "*/"),
+    ]
+    for language, prefix, suffix, closer in cases:
+        window = cut_window(prefix, suffix, None, language)
+        assert window.suffix == suffix and window.closer == closer
+        assert parse(language, encode(prefix + suffix + closer)).root_node.has_error == (language == "c")
+    closed = 'text.\n    """\n    return 1\n'
+    assert cut_window('def f():\n    """Some ', closed, None, "python").closer == ""
 
 
 def test_a_continuation_line_is_not_a_cut() -> None:
