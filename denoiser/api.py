@@ -17,6 +17,7 @@ class CompletionRequest:
 
     prefix: str
     suffix: str = ""
+    suffix_cut: bool = False  # the suffix stops before the file's end (a client's bounded context)
     language: str | None = None  # tree-sitter language name ("python", "rust", ...) or None
     multiline: bool = False  # False: stop at the first newline (single-line mode)
     max_tokens: int = 64  # token budget for the span

@@ -285,6 +285,7 @@ def build_request(
     request = CompletionRequest(
         prefix=whole_characters(cursor.before[start:]) + indent_padding(cursor),
         suffix=whole_characters(cursor.after[:end]),
+        suffix_cut=end < len(cursor.after),
         language=cursor.language,
         multiline=multiline,
         max_tokens=config.tokens.multi if multiline else config.tokens.single,

@@ -145,6 +145,7 @@ def make_request(task: FimTask, cfg: EvalConfig) -> CompletionRequest:
     return CompletionRequest(
         prefix=prefix,
         suffix=suffix,
+        suffix_cut=len(suffix) < len(task.suffix),
         language=task.language,
         multiline=task.multiline,
         max_tokens=task.max_tokens,

@@ -91,8 +91,10 @@ class SyntaxConstraint:
         suffix: str,
         window: WindowConfig | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        *,
+        suffix_cut: bool = False,
     ) -> None:
-        cut = self._window = cut_window(prefix, suffix, window, language)
+        cut = self._window = cut_window(prefix, suffix, window, language, suffix_cut)
         self.language = language
         self._prefix = encode(cut.prefix)
         self._suffix = encode(cut.suffix + cut.closer)
@@ -424,7 +426,7 @@ def constraint_for(request: CompletionRequest) -> SpanConstraint | None:
     if language is None:
         return None
     try:
-        return SyntaxConstraint(language, request.prefix, request.suffix)
+        return SyntaxConstraint(language, request.prefix, request.suffix, suffix_cut=request.suffix_cut)
     except Exception:
         log.exception("cannot build a syntax constraint for %s", language)
         return None

@@ -253,12 +253,17 @@ def _before_open_literal(suffix: str, scan: _LiteralScan) -> tuple[int, bool]:
 
 
 def cut_window(
-    prefix: str, suffix: str, config: WindowConfig | None = None, language: str | None = None
+    prefix: str,
+    suffix: str,
+    config: WindowConfig | None = None,
+    language: str | None = None,
+    suffix_cut: bool = False,
 ) -> Window:
     """The part of prefix and suffix around the cursor that is worth parsing.
 
     `language` (one of languages.LANGUAGES) tells which literals to avoid cutting inside;
-    None assumes both block comments and triple quotes.
+    None assumes both block comments and triple quotes. `suffix_cut`: the suffix stops before the
+    file's end, so a literal open where it stops is closed further on (`_closer`).
     """
     config = config or WindowConfig()
     back = _LiteralScan.at_end(prefix, language)
@@ -270,15 +275,17 @@ def cut_window(
         start, whole_start = len(prefix) - config.max_chars, False
     if end > config.max_chars:
         end, whole_end = config.max_chars, False
-    return Window(prefix[start:], suffix[:end], whole_start, whole_end, _closer(forth, end))
+    closer = _closer(forth, end) if suffix_cut or end < len(suffix) else ""
+    return Window(prefix[start:], suffix[:end], whole_start, whole_end, closer)
 
 
 def _closer(scan: _LiteralScan, end: int) -> str:
     """The delimiter that closes the literal open at `end` (the window's end), or "".
 
-    The window can only end inside a literal that is open at the cursor's line (the cursor sits in a
-    docstring whose end the client did not send). Parsed unclosed, it makes an error that moves with
-    every draft, so each one looks wrong; closed, the drafts are checked as text in a string.
+    The window can only end inside a literal that is open at the cursor's line: the cursor sits in a
+    docstring whose end the client did not send (or one the file never closes, where the middle must
+    close it: then no closer is asked for). Parsed unclosed, it makes an error that moves with every
+    draft, so each one looks wrong; closed, the drafts are checked as text in a string.
     """
     if not scan.inside(end):
         return ""

@@ -134,6 +134,9 @@ def test_build_request():
     assert request.line_budget_ms is None  # off by default
     bounded, _ = build_request(c, Config(line_budget_ms=50), _char_counter())
     assert bounded.line_budget_ms == 50
+    assert not request.suffix_cut  # the rest of the file fits: a literal open at its end is the file's
+    cut, _ = build_request(c, Config(tokens=TokenBudgets(suffix=4)), _char_counter())
+    assert cut.suffix == "\n\n" and cut.suffix_cut
 
 
 @pytest.mark.parametrize(

@@ -130,9 +130,17 @@ def test_a_docstring_the_suffix_ends_inside_is_closed_for_the_parse() -> None:
     # the string makes an error that moves with every draft, and even the right line was refused.
     prefix = 'def encode(self, o):\n    """Return a JSON string.\n\n    If sk'
     suffix = "ipkeys is true, such items are skipped.\n\n    If ensure_ascii is false, the out"
-    constraint = SyntaxConstraint("python", prefix, suffix)
+    constraint = SyntaxConstraint("python", prefix, suffix, suffix_cut=True)
     assert constraint.accepts("ipkeys is false, a TypeError is raised.")
     assert constraint.invalid_ranges("e is None,", False) == []
+
+
+def test_a_docstring_the_file_never_closes_must_be_closed_by_the_middle() -> None:
+    # The whole rest of the file was sent: code written inside the open docstring stays unclosed,
+    # and tree-sitter reads it as code after a stray quote.
+    constraint = SyntaxConstraint("python", '"""Panels for curses.\n\n', "\nfrom _curses_panel import *\n")
+    assert constraint.accepts('Module for using panels with curses.\n"""\n')
+    assert not constraint.accepts("\nclass Panel(object):\n    def __init__(self, *args=None):\n        pass")
 
 
 WEIRD = [

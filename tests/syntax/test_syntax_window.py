@@ -106,7 +106,7 @@ def test_a_suffix_cut_inside_a_string_or_comment_ends_the_window_before_it() -> 
     assert window.suffix == "x;\n    return y;\n}\n"
     # A literal that opens on the cursor's line cannot be cut away: the whole suffix is kept, and
     # the literal is closed after it.
-    window = cut_window("x = ", "1 + '''\nprose\n", WindowConfig(1, 1, 10), "python")
+    window = cut_window("x = ", "1 + '''\nprose\n", WindowConfig(1, 1, 10), "python", suffix_cut=True)
     assert window.suffix == "1 + '''\nprose\n" and not window.whole_end
     assert window.closer == "'''"
 
@@ -119,11 +119,13 @@ def test_a_literal_open_at_the_cursor_and_past_the_suffix_is_closed_after_it() -
         ("c", "int f(void) {\n    /* returns the ", "count\n   of x, or the", "*/"),
     ]
     for language, prefix, suffix, closer in cases:
-        window = cut_window(prefix, suffix, None, language)
+        window = cut_window(prefix, suffix, None, language, suffix_cut=True)
         assert window.suffix == suffix and window.closer == closer
         assert parse(language, encode(prefix + suffix + closer)).root_node.has_error == (language == "c")
+        # Where the file itself ends there, the middle has to close the literal: nothing is added.
+        assert cut_window(prefix, suffix, None, language).closer == ""
     closed = 'text.\n    """\n    return 1\n'
-    assert cut_window('def f():\n    """Some ', closed, None, "python").closer == ""
+    assert cut_window('def f():\n    """Some ', closed, None, "python", suffix_cut=True).closer == ""
 
 
 def test_a_continuation_line_is_not_a_cut() -> None:
