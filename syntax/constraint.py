@@ -27,7 +27,7 @@ whole window reach; `accepts`, the check of the finished span, always runs.
 Unfinished drafts (`complete=False`) are rendered without the suffix, and only their settled
 part is checked: a trailing partial word, or a string or block comment the draft opened and
 has not closed, waits until the draft moves past it. Drafts typed inside a string or comment
-are not checked at all. A constraint serves one request from one thread.
+are only checked for closing it early. A constraint serves one request from one thread.
 """
 
 from __future__ import annotations
@@ -264,8 +264,8 @@ class SyntaxConstraint:
         """True when the cursor is inside a string or comment.
 
         A draft is rendered without the suffix, so without the text that closes the literal,
-        and everything after the cursor reads as code: such drafts are not checked (complete
-        ones still are). Inside means: inside a string or comment node of the baseline parse,
+        and everything after the cursor reads as code: such drafts are only checked for closing
+        the literal early (`_closes_literal`; complete ones are checked in full). Inside means: inside a string or comment node of the baseline parse,
         or after a string or block comment that the prefix opens and never closes (the middle
         is expected to close it).
         """
