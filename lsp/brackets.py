@@ -22,13 +22,14 @@ class ScanState:
     unmatched: int = 0  # closers that matched nothing: they close brackets opened before the scanned text
     quote: str | None = None  # the delimiter of the string we are inside
     block_comment: bool = False
+    line_comment: bool = False  # the scanned text ended inside a `#` or `//` comment
 
     @property
     def depth(self) -> int:
         return len(self.stack) - self.unmatched
 
     def copy(self) -> ScanState:
-        return ScanState(list(self.stack), self.unmatched, self.quote, self.block_comment)
+        return ScanState(list(self.stack), self.unmatched, self.quote, self.block_comment, self.line_comment)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ def scan(
 
 def _skip_non_code(text: str, i: int, state: ScanState, language: str, hash_comments: bool) -> int | None:
     """The index after the comment or string text at `i` (updating `state`), or None at code."""
+    if state.line_comment:  # a span typed inside a comment: its brackets are prose up to the line end
+        end = text.find("\n", i)
+        state.line_comment = end == -1
+        return len(text) if end == -1 else end
     if state.block_comment:
         end = text.find("*/", i)
         state.block_comment = end == -1
@@ -84,6 +89,7 @@ def _skip_non_code(text: str, i: int, state: ScanState, language: str, hash_comm
         return _skip_string(text, i, state)
     if text.startswith("#" if hash_comments else "//", i):  # in Python, // is floor division
         end = text.find("\n", i)
+        state.line_comment = end == -1
         return len(text) if end == -1 else end
     if not hash_comments and text.startswith("/*", i):
         state.block_comment = True

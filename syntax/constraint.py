@@ -265,9 +265,9 @@ class SyntaxConstraint:
 
         A draft is rendered without the suffix, so without the text that closes the literal,
         and everything after the cursor reads as code: such drafts are only checked for closing
-        the literal early (`_closes_literal`; complete ones are checked in full). Inside means: inside a string or comment node of the baseline parse,
-        or after a string or block comment that the prefix opens and never closes (the middle
-        is expected to close it).
+        the literal early (`_closes_literal`; complete ones are checked in full). Inside means:
+        inside a string or comment node of the baseline parse, or after a string or block comment
+        that the prefix opens and never closes (the middle is expected to close it).
         """
         if self._in_literal is None:
             cursor = len(self._prefix)
