@@ -120,14 +120,16 @@ def summary(samples: list[dict]) -> dict:
     }
 
 
-async def bench_model(model: str, tasks_single, tasks_multi, keystrokes: int, threads: int, options) -> dict:
+async def bench_model(
+    model: str, tasks_single, tasks_multi, tasks_typed, keystrokes: int, threads: int, options
+) -> dict:
     client = await start(model, threads, options)
     try:
         await request(client, "file:///bench/none.py", "")  # waits for the model to load
         results = {
             "cold_single": await cold(client, tasks_single),
             "cold_multi": await cold(client, tasks_multi),
-            "warm_typing": await warm(client, tasks_single[: max(1, len(tasks_single) // 4)], keystrokes),
+            "warm_typing": await warm(client, tasks_typed, keystrokes),
         }
     finally:
         await client.shutdown_session()
@@ -140,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", action="append", required=True)
     p.add_argument("--tasks", type=int, default=40, help="cold tasks per kind")
     p.add_argument("--keystrokes", type=int, default=30, help="characters typed per warm task")
+    p.add_argument("--warm-tasks", type=int, default=None, help="tasks typed (default: a quarter of --tasks)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--corpus", default="/work/data/corpus")
     p.add_argument(
@@ -157,9 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     records = load_heldout(Path(args.corpus))
     single = heldout_tasks(records, "single-line", args.tasks, seed=7)
     multi = heldout_tasks(records, "multi-line", args.tasks, seed=7)
+    typed_count = args.warm_tasks or max(1, args.tasks // 4)
+    typed = heldout_tasks(records, "single-line", max(args.tasks, typed_count), seed=7)[:typed_count]
     report = {}
     for model in args.model:
-        raw = asyncio.run(bench_model(model, single, multi, args.keystrokes, args.threads, options))
+        raw = asyncio.run(bench_model(model, single, multi, typed, args.keystrokes, args.threads, options))
         report[model] = {"raw": raw, "summary": {k: summary(v) for k, v in raw.items()}}
     for model, data in report.items():
         for kind, s in data["summary"].items():

@@ -37,6 +37,8 @@ speed() {
     --out $out/lsp_latency.json >$out/lsp_latency.log 2>&1
   $py bench/lsp_latency.py --model "$diffusion" --tasks 40 --threads 1 --unconstrained \
     --out $out/lsp_latency_unconstrained.json >$out/lsp_latency_unconstrained.log 2>&1
+  $py bench/lsp_latency.py --model "$diffusion" --model "$baseline" --tasks 40 --warm-tasks 40 --threads 1 \
+    --out $out/lsp_latency_warm40.json >$out/lsp_latency_warm40.log 2>&1
   $py bench/engine_speed.py step --model "$diffusion" --model "$baseline" --threads 1 \
     --out $out/step.json >$out/step.log 2>&1
   $py bench/engine_speed.py context --model "$diffusion" --model "$baseline" --backend torch onnx-int8 \
