@@ -200,8 +200,8 @@ def _window_start(prefix: str, config: WindowConfig, scan: _LiteralScan) -> tupl
     # `before` lines up that is not inside a comment or docstring.
     fallback = near
     while scan.inside(fallback):
-        if fallback <= far:  # a literal all the way: keep the minimum context after all
-            fallback = near
+        if fallback <= far:  # a literal all the way up: the first line below it, if the cursor is
+            fallback = _below_literal(prefix, near, scan)
             break
         fallback = _lines_back(prefix, fallback, 1)
     # A regex finds the candidate lines in C; only those are checked, nearest first, and the
@@ -213,6 +213,17 @@ def _window_start(prefix: str, config: WindowConfig, scan: _LiteralScan) -> tupl
     if far == 0 and not scan.inside(0):  # the prefix's start, unless it was cut inside a docstring
         return 0, True
     return fallback, False
+
+
+def _below_literal(prefix: str, near: int, scan: _LiteralScan) -> int:
+    """The first line start after `near` that is outside literals, or `near` when there is none
+    before the cursor's line (the cursor is in the literal). A client's bounded prefix often
+    begins inside a long module docstring; parsed from there, its prose is a string of errors."""
+    cursor_line = prefix.rfind("\n") + 1
+    pos = near
+    while pos < cursor_line and scan.inside(pos):
+        pos = _lines_forward(prefix, pos, 1)
+    return near if scan.inside(pos) else pos
 
 
 def _window_end(suffix: str, config: WindowConfig, scan: _LiteralScan) -> tuple[int, bool]:

@@ -68,6 +68,19 @@ def test_a_prefix_cut_inside_a_docstring_is_not_parsed_from_its_start() -> None:
     assert not parse("python", encode(window.prefix + "return text\n")).root_node.has_error
 
 
+def test_a_prefix_that_starts_in_a_long_docstring_is_parsed_from_below_it() -> None:
+    # The client's prefix begins in a module docstring longer than the window reaches back: the
+    # window starts after the docstring, not in its prose (which parsed as a string of errors).
+    from mercury.syntax.languages import parse
+
+    prose = "".join(f"line {i} of the module's long explanation.\n" for i in range(60))
+    prefix = prose + '"""\n\nimport sys\n\ndef trace(message):\n'
+    window = cut_window(prefix, "\n\ndef other():\n    pass\n", WindowConfig(before=30, after=5), "python")
+    assert window.prefix.startswith("\nimport sys")
+    body = '    """Print the message."""\n    print(message)'
+    assert not parse("python", encode(window.prefix + body + window.suffix)).root_node.has_error
+
+
 def test_docstrings_that_open_are_not_mistaken_for_closing_ones() -> None:
     from mercury.syntax.window import starts_in_docstring
 
