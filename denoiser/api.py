@@ -17,7 +17,8 @@ class CompletionRequest:
 
     prefix: str
     suffix: str = ""
-    suffix_cut: bool = False  # the suffix stops before the file's end (a client's bounded context)
+    prefix_cut: bool = False  # the prefix starts after the file's start (a client's bounded context)
+    suffix_cut: bool = False  # the suffix stops before the file's end
     language: str | None = None  # tree-sitter language name ("python", "rust", ...) or None
     multiline: bool = False  # False: stop at the first newline (single-line mode)
     max_tokens: int = 64  # token budget for the span

@@ -285,6 +285,7 @@ def build_request(
     request = CompletionRequest(
         prefix=whole_characters(cursor.before[start:]) + indent_padding(cursor),
         suffix=whole_characters(cursor.after[:end]),
+        prefix_cut=start > 0,
         suffix_cut=end < len(cursor.after),
         language=cursor.language,
         multiline=multiline,

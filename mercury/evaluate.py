@@ -145,6 +145,7 @@ def make_request(task: FimTask, cfg: EvalConfig) -> CompletionRequest:
     return CompletionRequest(
         prefix=prefix,
         suffix=suffix,
+        prefix_cut=len(prefix) < len(task.prefix),
         suffix_cut=len(suffix) < len(task.suffix),
         language=task.language,
         multiline=task.multiline,

@@ -92,9 +92,10 @@ class SyntaxConstraint:
         window: WindowConfig | None = None,
         clock: Callable[[], float] = time.perf_counter,
         *,
+        prefix_cut: bool = False,
         suffix_cut: bool = False,
     ) -> None:
-        cut = self._window = cut_window(prefix, suffix, window, language, suffix_cut)
+        cut = self._window = cut_window(prefix, suffix, window, language, prefix_cut, suffix_cut)
         self.language = language
         self._prefix = encode(cut.prefix)
         self._suffix = encode(cut.suffix + cut.closer)
@@ -426,7 +427,13 @@ def constraint_for(request: CompletionRequest) -> SpanConstraint | None:
     if language is None:
         return None
     try:
-        return SyntaxConstraint(language, request.prefix, request.suffix, suffix_cut=request.suffix_cut)
+        return SyntaxConstraint(
+            language,
+            request.prefix,
+            request.suffix,
+            prefix_cut=request.prefix_cut,
+            suffix_cut=request.suffix_cut,
+        )
     except Exception:
         log.exception("cannot build a syntax constraint for %s", language)
         return None

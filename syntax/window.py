@@ -52,7 +52,9 @@ def encode(text: str) -> bytes:
 
 
 BLOCK_COMMENTS = frozenset({"c", "cpp", "java", "javascript", "typescript", "tsx", "go", "rust"})
-_TRIPLES = {"python": ('"""', "'''"), "java": ('"""',)}
+# Delimiters of strings that span lines: Python and Java text blocks, Go raw strings (`` `...` ``,
+# long help texts in Go programs).
+_TRIPLES = {"python": ('"""', "'''"), "java": ('"""',), "go": ("`",)}
 
 
 class _LiteralScan:
@@ -268,13 +270,16 @@ def cut_window(
     suffix: str,
     config: WindowConfig | None = None,
     language: str | None = None,
+    prefix_cut: bool = False,
     suffix_cut: bool = False,
 ) -> Window:
     """The part of prefix and suffix around the cursor that is worth parsing.
 
     `language` (one of languages.LANGUAGES) tells which literals to avoid cutting inside;
-    None assumes both block comments and triple quotes. `suffix_cut`: the suffix stops before the
-    file's end, so a literal open where it stops is closed further on (`_closer`).
+    None assumes both block comments and triple quotes. `prefix_cut` / `suffix_cut`: the prefix
+    starts after the file's start / the suffix stops before its end (a client's bounded context), so
+    that edge is no whole one, and a literal open where the suffix stops is closed further on
+    (`_closer`).
     """
     config = config or WindowConfig()
     back = _LiteralScan.at_end(prefix, language)
@@ -282,6 +287,8 @@ def cut_window(
     forth.depth = back.depth
     start, whole_start = _window_start(prefix, config, back)
     end, whole_end = _window_end(suffix, config, forth)
+    whole_start = whole_start and not (prefix_cut and start == 0)
+    whole_end = whole_end and not (suffix_cut and end == len(suffix))
     if start < len(prefix) - config.max_chars:
         start, whole_start = len(prefix) - config.max_chars, False
     if end > config.max_chars:

@@ -141,6 +141,26 @@ def test_a_literal_open_at_the_cursor_and_past_the_suffix_is_closed_after_it() -
     assert cut_window('def f():\n    """Some ', closed, None, "python", suffix_cut=True).closer == ""
 
 
+def test_edges_the_client_cut_are_not_whole() -> None:
+    # The window reaches the request's edges, but the client cut the file there: a bracket may be
+    # open across them, so the bracket checks must not treat them as the file's start and end.
+    prefix, suffix = "    x = f(\n        1,\n", "        2)\n    return x\n"
+    window = cut_window(prefix, suffix, None, "python")
+    assert window.whole_start and window.whole_end
+    window = cut_window(prefix, suffix, None, "python", prefix_cut=True, suffix_cut=True)
+    assert not window.whole_start and not window.whole_end
+
+
+def test_a_go_raw_string_is_a_literal_the_window_does_not_cut_into() -> None:
+    from mercury.syntax.languages import parse
+
+    help_text = "".join(f"line {i} of the help text.\n" for i in range(40))
+    prefix = "var help = `\n" + help_text + "` + "
+    window = cut_window(prefix, "\n", WindowConfig(before=5, after=5, extend=100), "go")
+    assert window.prefix.startswith("var help")  # not a line of the help text, read as code
+    assert not parse("go", encode(window.prefix + "usage" + window.suffix)).root_node.has_error
+
+
 def test_a_continuation_line_is_not_a_cut() -> None:
     prefix = "try:\n    a = 1\n" + "    b = 2\n" * 3 + "except ValueError:\n    pass\nelse:\n    "
     window = cut_window(prefix, "c = 3\n", WindowConfig(before=1, after=1, extend=20), "python")
