@@ -19,6 +19,9 @@ Reported per set (language and kind), and pooled per kind over all sets:
              the constraint's own rules, so the constraint is not graded by itself;
   EM         exact match; pass@1 where the tests are executed (see `mercury eval`'s notes);
   empty      share of empty completions (the constraint returns nothing rather than a break);
+  reference refused   share of tasks whose reference middle the constraint's final check refuses:
+             the constraint can never return the right answer there (a window cut inside a
+             function or a literal leaves errors that the reference is blamed for);
   time       median wall ms per completion in each mode; added ms per completion (constrained
              minus unconstrained, paired per task): median and mean; added % = mean constrained /
              mean unconstrained - 1 (issue 5's target: at most 15%).
@@ -83,10 +86,18 @@ def no_new_errors(task: FimTask, request, text: str) -> bool | None:
 
 
 def complete_pair(engine, task: FimTask, cfg: evaluate.EvalConfig, constrained_first: bool) -> dict:
-    """Both modes for one task: {"unconstrained": row, "constrained": row}."""
+    """Both modes for one task: {"unconstrained": row, "constrained": row, "reference_refused": ...}."""
     order = (True, False) if constrained_first else (False, True)
     rows = {flag: complete_once(engine, task, cfg, flag) for flag in order}
-    return {"unconstrained": rows[False], "constrained": rows[True]}
+    refused = reference_refused(engine, evaluate.make_request(task, cfg), task.middle)
+    return {"unconstrained": rows[False], "constrained": rows[True], "reference_refused": refused}
+
+
+def reference_refused(engine, request, reference: str) -> bool | None:
+    """True when the constraint's final check refuses the reference middle itself: the constraint
+    can then never return the right answer (None when the language has no constraint)."""
+    constraint = engine.constraints(request) if engine.constraints else None
+    return None if constraint is None else not constraint.accepts(reference)
 
 
 def run_set(engine, name: str, tasks: list[FimTask], cfg: evaluate.EvalConfig) -> list[dict]:
@@ -137,11 +148,13 @@ def summarize(name: str, language: str, kind: str, pairs: list[dict]) -> dict:
     added = [c["elapsed_ms"] - u["elapsed_ms"] for u, c in zip(off, on, strict=True)]
     mean_off = statistics.fmean(r["elapsed_ms"] for r in off) if off else 0.0
     mean_on = statistics.fmean(r["elapsed_ms"] for r in on) if on else 0.0
+    refused = [p["reference_refused"] for p in pairs if p.get("reference_refused") is not None]
     return {
         "set": name,
         "language": language,
         "kind": kind,
         "n": len(pairs),
+        "reference_refused": round(statistics.fmean(refused), 4) if refused else None,
         "unconstrained": mode_summary(off),
         "constrained": mode_summary(on),
         "added_ms_median": round(statistics.median(added), 1) if added else None,
@@ -203,6 +216,7 @@ _COLUMNS = (
     ("EM off → on", lambda r: _pair(r, "exact_match", _pct)),
     ("pass@1 off → on", lambda r: _pair(r, "pass_at_1", _pct)),
     ("empty off → on", lambda r: _pair(r, "empty", _pct)),
+    ("reference refused", lambda r: _pct(r.get("reference_refused"))),
     ("ms p50 off → on", lambda r: _pair(r, "median_ms", _ms)),
     ("added ms p50 / mean", lambda r: f"{_ms(r['added_ms_median'])} / {_ms(r['added_ms_mean'])}"),
     ("added time", lambda r: "-" if r["added_pct"] is None else f"{r['added_pct']:+.1f}%"),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from mercury.denoiser.api import CompletionRequest, CompletionResult
+from mercury.syntax import constraint_for
 
 from mercury import evaluate
 
@@ -28,9 +29,10 @@ def bench():
 
 class FakeEngine:
     """Constrained: the reference. Unconstrained: the reference with a stray ')(' that breaks the
-    file (unless the line is a comment). Records every request."""
+    file (unless the line is a comment). Records every request. The constraint factory is the real
+    one (the bench asks it whether it would refuse the reference)."""
 
-    constraints = object()  # what main() checks: the constraint is available
+    constraints = staticmethod(constraint_for)
 
     def __init__(self, references: dict[str, str]) -> None:
         self.references = references
@@ -103,6 +105,18 @@ def test_summary_compares_the_modes(bench, fake_corpus_multi, fake_eval_data_mul
     )
     js = rows[("humaneval-x-line-js", "single-line")]  # node is "missing": pass@1 is not measured
     assert js["constrained"]["pass_at_1"] is None and js["unconstrained"]["n_executed"] == 0
+    assert all(0.0 <= row["reference_refused"] <= 1.0 for row in rows.values())
+
+
+def test_a_refused_reference_is_counted(bench):
+    class RefusesAll:
+        def accepts(self, middle: str) -> bool:
+            return False
+
+    engine = type("E", (), {"constraints": staticmethod(lambda request: RefusesAll())})()
+    request = CompletionRequest(prefix="x = ", suffix="\n", language="python")
+    assert bench.reference_refused(engine, request, "1") is True
+    assert bench.reference_refused(type("E", (), {"constraints": None})(), request, "1") is None
 
 
 def test_added_time_is_paired_per_task(bench):
