@@ -241,6 +241,18 @@ def markdown(report: dict, model: str, command: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def references_table(engine, cfg: evaluate.EvalConfig) -> str:
+    """Per set: how many reference middles the constraint's final check refuses, and which."""
+    lines = ["| set | n | reference refused | first refused tasks |", "|---|---|---|---|"]
+    for name in cfg.sets:
+        tasks = evaluate.build_set(name, cfg)
+        requests = [(t, evaluate.make_request(t, cfg)) for t in tasks]
+        refused = [t.task_id for t, request in requests if reference_refused(engine, request, t.middle)]
+        share = _pct(len(refused) / len(tasks)) if tasks else "-"
+        lines.append(f"| {name} | {len(tasks)} | {len(refused)} ({share}) | {', '.join(refused[:3])} |")
+    return "\n".join(lines) + "\n"
+
+
 # --- command line -----------------------------------------------------------------------------
 
 
@@ -252,6 +264,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="JSON report; the table goes beside it (.md)")
     p.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS), choices=evaluate.ALL_SETS, metavar="SET")
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument(
+        "--references-only",
+        action="store_true",
+        help="only count, per set, the tasks whose reference the constraint refuses (no completions)",
+    )
     p.add_argument("--corpus", nargs="+", default=list(evaluate.DEFAULT_CORPORA))
     p.add_argument("--eval-data", default="", help="default $MERCURY_EVAL_DATA or ../shared/eval-data")
     return p
@@ -270,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         corpus=tuple(args.corpus),
         eval_data=args.eval_data,
     )
+    if args.references_only:
+        print(references_table(engine, cfg))
+        return 0
     report = run_bench(engine, cfg)
     report["model"] = args.model
     table = markdown(

@@ -108,6 +108,15 @@ def test_summary_compares_the_modes(bench, fake_corpus_multi, fake_eval_data_mul
     assert all(0.0 <= row["reference_refused"] <= 1.0 for row in rows.values())
 
 
+def test_references_table_counts_refusals_per_set(bench, fake_corpus_multi, fake_eval_data_multi):
+    cfg = _config(fake_corpus_multi, fake_eval_data_multi)
+    table = bench.references_table(_engine(cfg), cfg)
+    rows = [
+        line for line in table.splitlines() if line.startswith("| heldout") or line.startswith("| humaneval")
+    ]
+    assert len(rows) == len(SETS) and all(line.count("|") == 5 for line in rows)
+
+
 def test_a_refused_reference_is_counted(bench):
     class RefusesAll:
         def accepts(self, middle: str) -> bool:
