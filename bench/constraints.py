@@ -41,6 +41,7 @@ import statistics
 import sys
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
@@ -241,16 +242,45 @@ def markdown(report: dict, model: str, command: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def references_table(engine, cfg: evaluate.EvalConfig) -> str:
-    """Per set: how many reference middles the constraint's final check refuses, and which."""
+def references_table(engine, cfg: evaluate.EvalConfig, server_tokens: tuple[int, int] | None = None) -> str:
+    """Per set: how many reference middles the constraint's final check refuses, and which.
+
+    server_tokens (prefix, suffix): build each request as mercury-lsp does with those context budgets,
+    the whole file open in the editor, instead of with the evaluation's clipped context.
+    """
+    make = evaluate.make_request
+    if server_tokens is not None:
+        make = partial(server_request, counter=_counter(engine), budgets=server_tokens)
     lines = ["| set | n | reference refused | first refused tasks |", "|---|---|---|---|"]
     for name in cfg.sets:
         tasks = evaluate.build_set(name, cfg)
-        requests = [(t, evaluate.make_request(t, cfg)) for t in tasks]
-        refused = [t.task_id for t, request in requests if reference_refused(engine, request, t.middle)]
+        refused = [t.task_id for t in tasks if reference_refused(engine, make(t, cfg), t.middle)]
         share = _pct(len(refused) / len(tasks)) if tasks else "-"
         lines.append(f"| {name} | {len(tasks)} | {len(refused)} ({share}) | {', '.join(refused[:3])} |")
     return "\n".join(lines) + "\n"
+
+
+def server_request(task: FimTask, cfg: evaluate.EvalConfig, counter, budgets: tuple[int, int]):
+    """The request mercury-lsp sends at the task's cursor, the file (without the middle) open."""
+    from mercury.lsp.config import Config, TokenBudgets
+    from mercury.lsp.context import build_request, read_cursor
+
+    line, column = task.prefix.count("\n"), len(task.prefix) - (task.prefix.rfind("\n") + 1)
+    uri = f"file:///task.{_EXTENSIONS.get(task.language, 'txt')}"
+    text = task.prefix + task.suffix
+    cursor = read_cursor(text, line, column, "utf-32", uri=uri, language_id=task.language)
+    config = Config(tokens=TokenBudgets(prefix=budgets[0], suffix=budgets[1]))
+    return build_request(cursor, config, counter)[0]
+
+
+def _counter(engine):
+    from mercury.lsp.context import TokenCounter
+
+    folder = getattr(engine, "folder", None)
+    return TokenCounter.from_file(folder / "tokenizer.json" if folder is not None else None)
+
+
+_EXTENSIONS = {"python": "py", "go": "go", "rust": "rs", "javascript": "js"}
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -268,6 +298,13 @@ def _parser() -> argparse.ArgumentParser:
         "--references-only",
         action="store_true",
         help="only count, per set, the tasks whose reference the constraint refuses (no completions)",
+    )
+    p.add_argument(
+        "--server-tokens",
+        type=int,
+        nargs=2,
+        metavar=("PREFIX", "SUFFIX"),
+        help="with --references-only: build the requests as mercury-lsp does with these context budgets",
     )
     p.add_argument("--corpus", nargs="+", default=list(evaluate.DEFAULT_CORPORA))
     p.add_argument("--eval-data", default="", help="default $MERCURY_EVAL_DATA or ../shared/eval-data")
@@ -288,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         eval_data=args.eval_data,
     )
     if args.references_only:
-        print(references_table(engine, cfg))
+        server_tokens = tuple(args.server_tokens) if args.server_tokens else None
+        print(references_table(engine, cfg, server_tokens))
         return 0
     report = run_bench(engine, cfg)
     report["model"] = args.model

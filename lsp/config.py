@@ -20,8 +20,11 @@ DEBOUNCE_MODES = ("adaptive", "fixed")
 class TokenBudgets:
     """Token budgets of the request windows and of the generated span."""
 
-    prefix: int = field(default=768, metadata={"range": (16, 16384)})
-    suffix: int = field(default=256, metadata={"range": (0, 16384)})
+    # The context sent: the model reads the part its window holds, the syntax check reads more. A
+    # window that ends inside a function or a long literal makes the check refuse right answers, so
+    # the defaults reach further than any model here reads (BENCHMARKS.md, section 4).
+    prefix: int = field(default=1536, metadata={"range": (16, 16384)})
+    suffix: int = field(default=1024, metadata={"range": (0, 16384)})
     single: int = field(default=48, metadata={"range": (1, 1024)})  # span budget, single-line mode
     multi: int = field(default=128, metadata={"range": (1, 2048)})  # span budget, multi-line mode
 

@@ -117,6 +117,18 @@ def test_references_table_counts_refusals_per_set(bench, fake_corpus_multi, fake
     assert len(rows) == len(SETS) and all(line.count("|") == 5 for line in rows)
 
 
+def test_server_requests_hold_the_whole_file_within_the_budgets(
+    bench, fake_corpus_multi, fake_eval_data_multi
+):
+    cfg = _config(fake_corpus_multi, fake_eval_data_multi)
+    task = next(t for t in evaluate.build_set("heldout-go-multi-line", cfg) if t.prefix)
+    request = bench.server_request(task, cfg, bench._counter(object()), (4096, 4096))
+    assert task.prefix.endswith(request.prefix) and task.suffix.startswith(request.suffix)
+    assert request.language == "go" and not request.prefix_cut
+    table = bench.references_table(_engine(cfg), cfg, server_tokens=(64, 64))
+    assert table.count("| heldout") == 3
+
+
 def test_a_refused_reference_is_counted(bench):
     class RefusesAll:
         def accepts(self, middle: str) -> bool:

@@ -48,7 +48,7 @@ def test_bad_values_fall_back_one_by_one_with_messages():
         "setting `tau` must lie between 0.05 and 1.0, got 3; using the default 0.9",
         "setting `multiline` must be one of auto, always, never, got 'sometimes'; using the default 'auto'",
         "setting `enable` must be true or false, got 'yes'; using the default True",
-        "setting `tokens.prefix` must be a whole number, got 2.5; using the default 768",
+        "setting `tokens.prefix` must be a whole number, got 2.5; using the default 1536",
     ]
 
 
