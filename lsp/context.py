@@ -222,21 +222,38 @@ class TokenCounter:
         """Where the last `budget` tokens of `text` begin."""
         if self._offsets is None:
             return max(0, len(text) - 3 * budget)
-        start = max(0, len(text) - 16 * budget)  # never tokenize more than the window could hold
-        offsets = self._offsets(text[start:])
         if budget <= 0:
             return len(text)
-        return start + offsets[-budget][0] if len(offsets) > budget else start
+        # Tokenize the stretch that likely holds `budget` tokens (code runs 3-4 chars a token), and
+        # twice as much until it does: never more than the window could hold (16 chars a token).
+        width = _FIRST_GUESS * budget
+        while True:
+            start = max(0, len(text) - width)
+            offsets = self._offsets(text[start:])
+            if len(offsets) > budget:
+                return start + offsets[-budget][0]
+            if start == 0 or width >= 16 * budget:
+                return start
+            width *= 2
 
     def head_end(self, text: str, budget: int) -> int:
         """Where the first `budget` tokens of `text` end."""
         if self._offsets is None:
             return min(len(text), 3 * budget)
-        window = text[: 16 * budget]
-        offsets = self._offsets(window)
         if budget <= 0:
             return 0
-        return offsets[budget - 1][1] if len(offsets) > budget else len(window)
+        width = _FIRST_GUESS * budget
+        while True:
+            window = text[:width]
+            offsets = self._offsets(window)
+            if len(offsets) > budget:
+                return offsets[budget - 1][1]
+            if len(window) == len(text) or width >= 16 * budget:
+                return len(window)
+            width *= 2
+
+
+_FIRST_GUESS = 5  # chars a token tokenized first when sizing a window (code averages 3.6 here)
 
 
 def prefix_start(before: str, budget: int, counter: TokenCounter, anchor: int | None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from mercury.lsp.config import Config, TokenBudgets
 from mercury.lsp.context import (
@@ -115,6 +117,20 @@ def test_suffix_window_ends_at_a_line_end():
     after = "rest\n" + "".join(f"next{i}\n" for i in range(10))
     end = suffix_end(after, 14, _char_counter())
     assert after[:end] == "rest\nnext0\n"
+
+
+def test_window_edges_match_a_whole_tokenization():
+    # The counter tokenizes only the stretch near the cursor that likely holds the budget, growing it
+    # when it does not; the edges are the ones a tokenization of the whole text gives.
+    repo_root = Path(__file__).resolve().parents[2]
+    counter = TokenCounter.from_file(repo_root / "models" / "coder-mini" / "tokenizer.json")
+    text = "".join(f"def f{i}(x, y):\n    return x * {i} + y  # note {i}\n\n" for i in range(400))
+    offsets = counter._offsets(text)
+    for budget in (10, 300, 1000):
+        assert counter.head_end(text, budget) == offsets[budget - 1][1]
+        assert counter.tail_start(text, budget) == offsets[-budget][0]
+    short = "x = 1\n"
+    assert counter.head_end(short, 1000) == len(short) and counter.tail_start(short, 1000) == 0
 
 
 def test_estimating_counter_without_a_tokenizer():
