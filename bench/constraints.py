@@ -266,9 +266,8 @@ def server_request(task: FimTask, cfg: evaluate.EvalConfig, counter, budgets: tu
     from mercury.lsp.context import build_request, read_cursor
 
     line, column = task.prefix.count("\n"), len(task.prefix) - (task.prefix.rfind("\n") + 1)
-    uri = f"file:///task.{_EXTENSIONS.get(task.language, 'txt')}"
-    text = task.prefix + task.suffix
-    cursor = read_cursor(text, line, column, "utf-32", uri=uri, language_id=task.language)
+    text = task.prefix + task.suffix  # the languageId names the language, as a client sends it
+    cursor = read_cursor(text, line, column, "utf-32", uri="file:///task", language_id=task.language)
     config = Config(tokens=TokenBudgets(prefix=budgets[0], suffix=budgets[1]))
     return build_request(cursor, config, counter)[0]
 
@@ -278,9 +277,6 @@ def _counter(engine):
 
     folder = getattr(engine, "folder", None)
     return TokenCounter.from_file(folder / "tokenizer.json" if folder is not None else None)
-
-
-_EXTENSIONS = {"python": "py", "go": "go", "rust": "rs", "javascript": "js"}
 
 
 # --- command line -----------------------------------------------------------------------------

@@ -349,14 +349,19 @@ def _open_quote(text: bytes, start: int) -> int | None:
     return opened
 
 
-def _in_literal_node(tree: Tree, cursor: int) -> bool:
-    """True when a string or comment node of `tree` strictly contains byte `cursor`."""
+def _enclosing(tree: Tree, cursor: int, wanted: Callable[[Node], bool]) -> Node | None:
+    """The innermost node of `tree` that strictly contains byte `cursor` and is `wanted`."""
     node: Node | None = tree.root_node.descendant_for_byte_range(cursor, cursor)
     while node is not None:
-        if node.start_byte < cursor < node.end_byte and ("string" in node.type or "comment" in node.type):
-            return True
+        if node.start_byte < cursor < node.end_byte and wanted(node):
+            return node
         node = node.parent
-    return False
+    return None
+
+
+def _in_literal_node(tree: Tree, cursor: int) -> bool:
+    """True when a string or comment node of `tree` strictly contains byte `cursor`."""
+    return _enclosing(tree, cursor, lambda n: "string" in n.type or "comment" in n.type) is not None
 
 
 _STRING_PARTS = ("_content", "_fragment", "_start", "_end")  # a string's tokens, not the string
@@ -365,14 +370,12 @@ _STRING_PARTS = ("_content", "_fragment", "_start", "_end")  # a string's tokens
 def _literal_around(tree: Tree, cursor: int, prefix: bytes) -> Node | None:
     """The innermost string or block comment of `tree` that starts in `prefix` and holds byte
     `cursor` (line comments end at a newline, which a middle may well write)."""
-    node: Node | None = tree.root_node.descendant_for_byte_range(cursor, cursor)
-    while node is not None:
+
+    def wanted(node: Node) -> bool:
         string = "string" in node.type and not node.type.endswith(_STRING_PARTS)
-        block = "comment" in node.type and prefix.startswith(b"/*", node.start_byte)
-        if (string or block) and node.start_byte < cursor < node.end_byte:
-            return node
-        node = node.parent
-    return None
+        return string or ("comment" in node.type and prefix.startswith(b"/*", node.start_byte))
+
+    return _enclosing(tree, cursor, wanted)
 
 
 def _splits_token(tree: Tree, cursor: int) -> bool:
