@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from .api import SpanConstraint
@@ -117,19 +118,29 @@ class BlockDiffusionSampler:
         return out
 
     def _denoise_block(self, canvas, pending, cache, out, settings, constraint, cancelled):
-        """Run steps until the block is full or ends; returns ((end_index, reason) | None, cache)."""
+        """Run steps until the block is full or ends; returns ((end_index, reason) | None, cache).
+
+        A step that commits nothing (every proposal it could commit was vetoed) leaves the canvas as
+        it was, so the next round reuses its logits, with the new bans, instead of running the same
+        forward pass again; the rounds, not the forward passes, count toward the step bound.
+        """
+        logits = None
         for _ in range(self.L + settings.extra_steps):
             if cancelled():
                 out.stop_reason = "cancelled"
                 return None, cache
             rows = self._rows(canvas, settings.multiline)
-            logits, cache = self.model.step_logits(cache, pending, canvas.tokens, rows)
-            pending = []
-            out.steps += 1
+            if logits is None:
+                logits, cache = self.model.step_logits(cache, pending, canvas.tokens, rows)
+                pending = []
+                out.steps += 1
+                out.step_commits.append(0)
             probs, conf, top = self._proposals(logits, canvas, rows)
             vetoed = self._vetoes(canvas, probs, conf, top, out, constraint, settings)
             committed = self._commit(canvas, conf, top, vetoed, settings)
-            out.step_commits.append(committed)
+            out.step_commits[-1] += committed
+            if committed:
+                logits = None
             end = (
                 self._span_end(canvas, settings.multiline)
                 or self._loop_end(canvas, out.ids)
@@ -154,7 +165,7 @@ class BlockDiffusionSampler:
             if pos in row_of:
                 logits[row_of[pos], list(tokens)] = NEG_INF
         probs = torch.softmax(logits, dim=-1)
-        conf_rows, top_rows = probs.max(dim=-1)
+        top_rows, conf_rows = row_max(probs)
         index = torch.tensor(rows)
         conf = torch.zeros(self.L).index_copy_(0, index, conf_rows)
         top = torch.full((self.L,), self.tok.eom_id, dtype=top_rows.dtype).index_copy_(0, index, top_rows)
@@ -181,7 +192,7 @@ class BlockDiffusionSampler:
                 return rejected
             for i in rejected:
                 probs[i][top[i]] = 0.0
-                conf[i], top[i] = probs[i].max(dim=-1)
+                top[i], conf[i] = row_max(probs[i])
             attempt += 1
 
     def _commits_any(self, positions: set[int], canvas: _Canvas, conf, settings: SpanSettings) -> bool:
@@ -319,6 +330,15 @@ class BlockDiffusionSampler:
         if not settings.multiline and "\n" in text:
             text = text[: text.index("\n")]
         return text
+
+
+def row_max(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(argmax, max) along the last axis of CPU `probs`, by NumPy: torch's max along the last axis
+    of a (16, 8192) CPU tensor takes 0.3 ms, 20x NumPy's and a twentieth of a denoising step."""
+    array = probs.numpy()
+    top = array.argmax(axis=-1)
+    conf = np.take_along_axis(array, top[..., None], axis=-1)[..., 0]
+    return torch.from_numpy(np.asarray(top)), torch.from_numpy(np.asarray(conf))
 
 
 def repetition_start(ids: list[int], since: int = 0, max_period: int = 8, repeats: int = 3) -> int | None:
