@@ -9,7 +9,9 @@ step, so one denoising step is exactly one forward pass.
 
 A `SpanConstraint` may veto proposals (syntax/ plugs tree-sitter in here): a vetoed token is banned at
 its position, and the position's next-best tokens are checked within the same step before any waits
-for the next forward pass.
+for the next forward pass. A step whose proposals were all vetoed commits nothing and leaves the canvas
+as it was, so the next round takes the next-best proposals from the same logits: vetoes cost parses,
+not forward passes.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class SpanSettings:
     tau: float = 0.9
     max_tokens: int = 64
     multiline: bool = False
-    extra_steps: int = 16  # bound on steps beyond L per block (vetoes can add steps)
+    extra_steps: int = 16  # bound on rounds beyond L per block (vetoes can add rounds)
     scope: IndentScope | None = None  # multi-line spans end where they leave the cursor's block
     deadline: float | None = None  # time.perf_counter(): past it a multi-line span ends at a line end
 
@@ -404,13 +406,35 @@ def covering(tok: CodeTokenizer, ids: list[int], chars: int) -> list[int]:
 
 
 def longest_accepted(tok: CodeTokenizer, ids: list[int], constraint: SpanConstraint, multiline: bool):
-    """The longest prefix of `ids`, cut at a token boundary, that adds no syntax error (maybe empty)."""
+    """The longest start of the span that adds no syntax error (maybe empty): cut at a token boundary,
+    or, in a multi-line span past its first line of content, at a line end.
+
+    Each candidate costs a parse of the window, several ms once a broken draft sends tree-sitter's
+    error recovery through it, and a broken 64-token span has 63 token boundaries but a few lines.
+    Past the first line only whole lines are tried, as when a loop or the line budget cuts a span.
+    """
+    for text, kept in _candidates(tok, ids, multiline):
+        if constraint.accepts(text):
+            return kept, text
+    return [], ""
+
+
+def _candidates(tok: CodeTokenizer, ids: list[int], multiline: bool) -> list[tuple[str, list[int]]]:
+    """(text, ids) of the cuts longest_accepted tries, longest first, each text once."""
+    found: dict[str, list[int]] = {}
     for k in range(len(ids) - 1, 0, -1):
         text = tok.decode(ids[:k])
-        text = text if multiline or "\n" not in text else text[: text.index("\n")]
-        if text and constraint.accepts(text):
-            return ids[:k], text
-    return [], ""
+        if not multiline:
+            text = text.split("\n", 1)[0]
+        elif "\n" in text.strip():
+            end = text.rfind("\n")  # past the first line of content: the lines the cut leaves whole
+            text = text[:end]
+            if not text.strip():
+                continue
+            k = len(covering(tok, ids, end))
+        if text:
+            found.setdefault(text, ids[:k])
+    return sorted(found.items(), key=lambda item: -len(item[0]))
 
 
 class GreedySampler:

@@ -370,3 +370,39 @@ def test_past_its_deadline_a_multi_line_span_ends_at_its_last_finished_line():
         [0, 1, 2], None, SpanSettings(tau=1.0, multiline=True)
     )
     assert on_time.text.startswith("alpha beta\nreturn value\n")
+
+
+class AcceptOnly:
+    """A constraint whose final check accepts only the given texts, and counts its calls."""
+
+    def __init__(self, *valid: str):
+        self.valid, self.checked = set(valid), []
+
+    def invalid_ranges(self, middle, complete):
+        return []
+
+    def accepts(self, middle):
+        self.checked.append(middle)
+        return middle in self.valid
+
+
+def test_a_refused_single_line_span_falls_back_to_its_longest_accepted_start():
+    script = ids("alpha beta gamma") + [TOK.eom_id]
+    check = AcceptOnly("alpha", "alpha beta")
+    out = sampler_for(script, [0.99] * 8).fill([0, 1, 2], None, SpanSettings(tau=0.5), check)
+    assert out.text == "alpha beta" and out.stop_reason == "constraint"
+    assert len(check.checked) == len(set(check.checked))  # each cut is parsed once
+
+
+def test_a_refused_multi_line_span_is_cut_at_a_line_end_past_its_first_line():
+    lines = "alpha beta\nalpha gamma beta\nbeta gamma alpha gamma"
+    script = ids(lines) + [TOK.eom_id]
+    check = AcceptOnly("alpha", "alpha beta\nalpha", "alpha beta\nalpha gamma beta")
+    sampler = BlockDiffusionSampler(ScriptedNet(script, [0.99] * 32, block_length=16), TOK)
+    out = sampler.fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=True), check)
+    assert out.text == "alpha beta\nalpha gamma beta"
+    past_first_line = [text for text in check.checked[1:] if "\n" in text.strip()]  # [0]: the whole span
+    assert past_first_line and all(lines.startswith(text + "\n") for text in past_first_line)  # whole lines
+    assert (
+        TOK.decode(sampler_module.longest_accepted(TOK, ids(lines), AcceptOnly("alpha"), True)[0]) == "alpha"
+    )
