@@ -34,6 +34,9 @@ REPAIR_ROUNDS = 3  # next-best tokens tried in one step at positions the constra
 # likely tokens are spent, and the steps up to the block's step bound rarely find a valid one (A/B in
 # BENCHMARKS section 6: the same parseable share and pass@1, far less added time on Go and Rust).
 STUCK_BANS = 8
+# Lines of content (a block header and the first line of its body) within which the fallback of a
+# refused multi-line span cuts at any token; past them it cuts at line ends only (longest_accepted).
+FALLBACK_TOKEN_LINES = 2
 
 
 @dataclass(kw_only=True)
@@ -407,11 +410,11 @@ def covering(tok: CodeTokenizer, ids: list[int], chars: int) -> list[int]:
 
 def longest_accepted(tok: CodeTokenizer, ids: list[int], constraint: SpanConstraint, multiline: bool):
     """The longest start of the span that adds no syntax error (maybe empty): cut at a token boundary,
-    or, in a multi-line span past its first line of content, at a line end.
+    or, in a multi-line span past its first FALLBACK_TOKEN_LINES lines, at a line end.
 
     Each candidate costs a parse of the window, several ms once a broken draft sends tree-sitter's
     error recovery through it, and a broken 64-token span has 63 token boundaries but a few lines.
-    Past the first line only whole lines are tried, as when a loop or the line budget cuts a span.
+    Past the first lines only whole lines are tried, as when a loop or the line budget cuts a span.
     """
     for text, kept in _candidates(tok, ids, multiline):
         if constraint.accepts(text):
@@ -426,8 +429,8 @@ def _candidates(tok: CodeTokenizer, ids: list[int], multiline: bool) -> list[tup
         text = tok.decode(ids[:k])
         if not multiline:
             text = text.split("\n", 1)[0]
-        elif "\n" in text.strip():
-            end = text.rfind("\n")  # past the first line of content: the lines the cut leaves whole
+        elif text.strip().count("\n") >= FALLBACK_TOKEN_LINES:
+            end = text.rfind("\n")  # past those lines: the lines the cut leaves whole
             text = text[:end]
             if not text.strip():
                 continue

@@ -394,15 +394,15 @@ def test_a_refused_single_line_span_falls_back_to_its_longest_accepted_start():
     assert len(check.checked) == len(set(check.checked))  # each cut is parsed once
 
 
-def test_a_refused_multi_line_span_is_cut_at_a_line_end_past_its_first_line():
-    lines = "alpha beta\nalpha gamma beta\nbeta gamma alpha gamma"
+def test_a_refused_multi_line_span_is_cut_at_a_line_end_past_its_first_lines():
+    lines = "alpha beta\nalpha gamma beta\nbeta gamma alpha gamma\ngamma beta"
     script = ids(lines) + [TOK.eom_id]
-    check = AcceptOnly("alpha", "alpha beta\nalpha", "alpha beta\nalpha gamma beta")
+    whole_three = "alpha beta\nalpha gamma beta\nbeta gamma alpha gamma"
+    check = AcceptOnly("alpha", "alpha beta\nalpha", whole_three)
     sampler = BlockDiffusionSampler(ScriptedNet(script, [0.99] * 32, block_length=16), TOK)
     out = sampler.fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=True), check)
-    assert out.text == "alpha beta\nalpha gamma beta"
-    past_first_line = [text for text in check.checked[1:] if "\n" in text.strip()]  # [0]: the whole span
-    assert past_first_line and all(lines.startswith(text + "\n") for text in past_first_line)  # whole lines
-    assert (
-        TOK.decode(sampler_module.longest_accepted(TOK, ids(lines), AcceptOnly("alpha"), True)[0]) == "alpha"
-    )
+    assert out.text == whole_three
+    past_two_lines = [text for text in check.checked[1:] if text.count("\n") >= 2]  # [0]: the whole span
+    assert past_two_lines and all(lines.startswith(text + "\n") for text in past_two_lines)  # whole lines
+    cut = sampler_module.longest_accepted(TOK, ids(lines), AcceptOnly("alpha", "alpha beta\nalpha"), True)
+    assert cut[1] == "alpha beta\nalpha"  # within the first two lines any token boundary is tried
