@@ -339,7 +339,7 @@ class BlockDiffusionSampler:
 
 def row_max(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(argmax, max) along the last axis of CPU `probs`, by NumPy: torch's max along the last axis
-    of a (16, 8192) CPU tensor takes 0.3 ms, 20x NumPy's and a twentieth of a denoising step."""
+    of a (16, 8192) CPU tensor takes 0.14 ms on one thread (0.3 ms on two), 5-10x NumPy's."""
     array = probs.numpy()
     top = array.argmax(axis=-1)
     conf = np.take_along_axis(array, top[..., None], axis=-1)[..., 0]
