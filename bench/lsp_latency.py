@@ -38,8 +38,10 @@ def position(text: str) -> types.Position:
 
 async def start(model: str, threads: int, options: dict):
     client = make_test_lsp_client()
+    # The server's --threads sets ONNX Runtime's threads too; OMP_NUM_THREADS alone reaches only torch.
     env = {"OMP_NUM_THREADS": str(threads)}
-    await client.start_io(sys.executable, "-m", "mercury.lsp.cli", "--model", model, env=env)
+    server = ["-m", "mercury.lsp.cli", "--model", model, "--threads", str(threads)]
+    await client.start_io(sys.executable, *server, env=env)
     caps = client_capabilities("neovim")
     caps.text_document.inline_completion = types.InlineCompletionClientCapabilities()
     await client.initialize_session(types.InitializeParams(capabilities=caps, initialization_options=options))
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tasks", type=int, default=40, help="cold tasks per kind")
     p.add_argument("--keystrokes", type=int, default=30, help="characters typed per warm task")
     p.add_argument("--warm-tasks", type=int, default=None, help="tasks typed (default: a quarter of --tasks)")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="the server's compute threads")
     p.add_argument("--corpus", default="/work/data/corpus")
     p.add_argument(
         "--unconstrained", action="store_true", help="turn the syntax constraint off in the server"

@@ -35,7 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tcp", metavar="[HOST:]PORT", help="serve LSP over TCP instead of stdio")
     parser.add_argument("--allow-remote", action="store_true", help="allow --tcp on a non-loopback host")
     parser.add_argument("--device", default="cpu", help="torch device for the in-process engine")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads for the in-process engine")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="compute threads of the in-process engine, torch and ONNX Runtime (default: one per core)",
+    )
     parser.add_argument("--log-level", default="info", type=str.lower, choices=LOG_LEVELS)
     parser.add_argument("--log-file", help="log here instead of stderr")
     return parser
