@@ -102,9 +102,13 @@ class Engine:
         but is not faster at batch 1 on this CPU.
         """
         folder = resolve_model(model)
-        if threads:
-            torch.set_num_threads(threads)
         backend = _choose_backend(folder, backend, device)
+        # Under ONNX Runtime torch runs only the sampler's small per-step ops, and its thread pool
+        # would spin beside ONNX Runtime's on the same cores: with both at two threads on this 2-core
+        # machine warm typing p95 went from 73 to 138-210 ms (BENCHMARKS section 4). One torch thread.
+        torch_threads = threads if backend == "torch" else 1
+        if torch_threads:
+            torch.set_num_threads(torch_threads)
         # Each file is read under reading_model_file so that a bad one is named, with what to do.
         with reading_model_file(folder / "tokenizer.json"):
             tok = CodeTokenizer.load(folder / "tokenizer.json")

@@ -91,3 +91,18 @@ def test_auto_backend_prefers_onnx_fp32_then_int8_then_torch(exported, tiny_mode
     (int8_only / "model.onnx").unlink()
     assert Engine.load(str(int8_only), constrained=False).info()["backend"] == "onnx-int8"
     assert Engine.load(str(tiny_model_dir), constrained=False).info()["backend"] == "torch"
+
+
+def test_under_onnx_runtime_torch_keeps_one_thread(exported, tiny_model_dir):
+    from mercury.denoiser.engine import Engine
+
+    folder, _ = exported
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        Engine.load(str(folder), constrained=False, threads=2)  # ONNX Runtime gets the two threads
+        assert torch.get_num_threads() == 1  # torch's pool would spin beside ONNX Runtime's
+        Engine.load(str(tiny_model_dir), constrained=False, threads=2)  # the torch backend uses them
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
