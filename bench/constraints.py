@@ -286,7 +286,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="coder-mini", help="model name or directory")
     p.add_argument("--limit", type=int, default=50, help="tasks per set (a seeded sample)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--threads", type=int, default=1, help="compute threads, torch and ONNX Runtime")
     p.add_argument("--out", type=Path, default=None, help="JSON report; the table goes beside it (.md)")
     p.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS), choices=evaluate.ALL_SETS, metavar="SET")
     p.add_argument("--seed", type=int, default=1234)

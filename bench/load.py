@@ -350,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=60.0, help="how long the editors type")
     p.add_argument("--model", default="coder-mini")
     p.add_argument("--fake", action="store_true", help="a model-free engine (about 30 ms a request)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads of the daemon")
+    p.add_argument("--threads", type=int, default=1, help="compute threads of the daemon")
     p.add_argument("--drain", type=float, default=10.0, help="seconds to wait for answers after typing")
     p.add_argument("--sample", type=float, default=0.5, help="seconds between memory samples")
     p.add_argument("--seed", type=int, default=0)

@@ -105,7 +105,7 @@ class Engine:
         backend = _choose_backend(folder, backend, device)
         # Under ONNX Runtime torch runs only the sampler's small per-step ops, and its thread pool
         # would spin beside ONNX Runtime's on the same cores: with both at two threads on this 2-core
-        # machine warm typing p95 went from 73 to 138-210 ms (BENCHMARKS section 4). One torch thread.
+        # machine warm typing p95 was 138-211 ms against 68-101 (BENCHMARKS section 4). One torch thread.
         torch_threads = threads if backend == "torch" else 1
         if torch_threads:
             torch.set_num_threads(torch_threads)

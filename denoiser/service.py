@@ -276,7 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback TCP address")
     parser.add_argument("--token-file", help=f"file holding the shared token (or set ${TOKEN_ENV})")
     parser.add_argument("--idle-timeout", type=float, default=0.0, help="exit after N s with no client")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="compute threads, torch and ONNX Runtime (default: one per core)",
+    )
     parser.add_argument("--no-constraints", action="store_true", help="disable the syntax constraint")
     parser.add_argument("--log-level", default="INFO")
     return parser

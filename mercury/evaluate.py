@@ -339,7 +339,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--eval-data", default="", help="default $MERCURY_EVAL_DATA or ../shared/eval-data")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (leave cores to training)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="compute threads, torch and ONNX Runtime (leave cores to training)",
+    )
     p.add_argument("--unconstrained", action="store_true", help="load engines without the syntax constraint")
     p.add_argument("--out", type=Path, default=None, help="write the JSON report here")
     p.add_argument("--predictions", type=Path, default=None, help="write every completion here (JSONL)")
