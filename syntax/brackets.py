@@ -23,6 +23,7 @@ from .languages import get_language
 # template, `{|` a Flow exact object type, `[[` a C/C++ attribute.
 PAIRS: dict[str, str] = {"(": ")", "[": "]", "{": "}", "${": "}", "\\{": "}", "{|": "|}", "[[": "]]"}
 _CLOSERS = frozenset(PAIRS.values())
+_PLAIN_OPENER = {")": "(", "]": "[", "}": "{", "|}": "{|", "]]": "[["}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,13 @@ def reduce_suffix(tokens: list[Bracket]) -> list[Bracket]:
         else:
             leading.append(token)
     return leading
+
+
+def unbalanced(tokens: list[Bracket]) -> tuple[str, list[Bracket]]:
+    """The openers, outermost first, that the closers of `tokens` lack, and the openers of
+    `tokens` never closed, outermost first."""
+    pairing = _pair(tokens)
+    return "".join(_PLAIN_OPENER[t.kind] for t in reversed(pairing.lone)), pairing.open
 
 
 def blamed_brackets(

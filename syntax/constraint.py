@@ -47,6 +47,7 @@ from .errors import (
     empty_blocks,
     ends_in_open_string,
     error_culprits,
+    error_extent,
     error_node_count,
     last_code_end,
 )
@@ -97,8 +98,12 @@ class SyntaxConstraint:
     ) -> None:
         cut = self._window = cut_window(prefix, suffix, window, language, prefix_cut, suffix_cut)
         self.language = language
-        self._prefix = encode(cut.prefix)
-        self._suffix = encode(cut.suffix + cut.closer)
+        self._parsed: dict[bytes, Tree] = {}  # a tree parsed here, for the view that renders its text
+        before, after = ("", "")
+        if language == "python" and not (cut.whole_start and cut.whole_end):
+            before, after = self._outer_brackets()
+        self._prefix = encode(before + cut.prefix)
+        self._suffix = encode(cut.suffix + cut.closer + after)
         self._prefix_rows = self._prefix.count(b"\n")
         self._prefix_column = len(self._prefix) - (self._prefix.rfind(b"\n") + 1)  # bytes
         self._views: dict[bool, _View] = {}
@@ -280,9 +285,43 @@ class SyntaxConstraint:
             )
         return self._in_literal
 
+    def _outer_brackets(self) -> tuple[str, str]:
+        """Text put before and after the window for the parse: the openers of brackets that the
+        window closes but that open above it, and the closers of those it leaves open at a cut
+        end, each on a line of its own ("" when none is needed).
+
+        A window cut inside a long dict, list or call (a client's bounded context, a 300-line
+        table) parses as an error on every line: tree-sitter's recovery makes each parse 5-10
+        times slower, and right drafts are blamed for errors that are not theirs. A bracket
+        opened on the cursor's line, and a lone closer after the cursor, may be the middle's to
+        close or open, so the additions are kept only where they leave the window with fewer
+        errors (or as many, over fewer bytes), and brackets opened on the cursor's line are
+        never closed. Python only: there brackets hold only expressions, so these lines parse; a
+        `{` cut from a Go or Rust function body does not, and the references refused there rose
+        (5 -> 12 of 200 Go lines).
+        """
+        cut = self._window
+        text = encode(cut.prefix + cut.suffix + cut.closer)
+        tree = parse(self.language, text)
+        tokens = brackets.bracket_tokens(self.language, tree.root_node, 0, len(text), "prefix")
+        openers, still_open = brackets.unbalanced(tokens)
+        cursor_line = len(encode(cut.prefix[: cut.prefix.rfind("\n") + 1]))
+        closers = "".join(brackets.PAIRS[b.kind] for b in reversed(still_open) if b.start < cursor_line)
+        before = openers + "\n" if openers and not cut.whole_start else ""
+        after = "\n" + closers if closers and not cut.whole_end else ""
+        best, least, self._parsed = ("", ""), error_extent(tree.root_node), {text: tree}
+        for head, tail in dict.fromkeys([(before, after), (before, ""), ("", after)]):
+            if head or tail:
+                rendered = encode(head) + text + encode(tail)
+                candidate = parse(self.language, rendered)
+                errors = error_extent(candidate.root_node)
+                if errors < least:
+                    best, least, self._parsed = (head, tail), errors, {rendered: candidate}
+        return best
+
     def _make_view(self, suffix: bytes) -> _View:
         text = self._prefix + suffix
-        tree = parse(self.language, text)
+        tree = self._parsed.pop(text, None) or parse(self.language, text)
         cut = len(self._prefix)
         first_line_end, last_line_start = text.find(b"\n"), text.rstrip().rfind(b"\n")
         culprits = error_culprits(tree.root_node, text, 0, len(text), None)

@@ -62,14 +62,21 @@ def error_culprits(root: Node, source: bytes, lo: int, hi: int, draft_end: int |
 
 def error_node_count(root: Node) -> int:
     """Number of ERROR and MISSING nodes under `root` (descends only where an error lives)."""
-    count, stack = 0, [root]
+    return error_extent(root)[0]
+
+
+def error_extent(root: Node) -> tuple[int, int]:
+    """(ERROR and MISSING nodes, bytes inside outermost ERROR nodes) under `root`: how much of a
+    text tree-sitter's recovery could not place."""
+    count, size, stack = 0, 0, [root]
     while stack:
         node = stack.pop()
         if node.is_error or node.is_missing:
             count += 1
+            size += node.end_byte - node.start_byte
         elif node.has_error:
             stack.extend(node.children)
-    return count
+    return count, size
 
 
 def _error_leaves(error: Node, stack: list[Node], lo: int, hi: int, unfinished: bool) -> list[Culprit]:

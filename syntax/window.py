@@ -5,7 +5,8 @@ is enough, and it keeps a 10,000-line file as cheap as a 100-line one. The cut i
 that starts a top-level item (no indentation, begins with a word), so the window begins and ends
 where a parser expects a new statement; where no such line is near, the cut falls at the minimum
 distance and the errors that causes are present in the baseline parse too, so they are not
-blamed on the completion (see constraint.py).
+blamed on the completion (see constraint.py, which also supplies, for Python, the brackets such
+a cut leaves unmatched).
 
 Window offsets are character offsets into the caller's strings; everything that reaches
 tree-sitter is UTF-8 bytes (`encode`), and `CharMap` turns byte offsets back into characters.

@@ -143,6 +143,35 @@ def test_a_docstring_the_file_never_closes_must_be_closed_by_the_middle() -> Non
     assert not constraint.accepts("\nclass Panel(object):\n    def __init__(self, *args=None):\n        pass")
 
 
+ENTRIES = "".join(f"    KEY_{i}: 'k{i}',\n" for i in range(100))
+
+
+def test_a_table_opened_above_a_cut_prefix_is_parsed_inside_its_brackets() -> None:
+    # A client's bounded prefix starts among the entries of a long table: parsed bare, every
+    # line was an error, each parse was slow, and the right entry was refused.
+    suffix = "\n" + ENTRIES + "}\n\nx = 1\n"
+    constraint = SyntaxConstraint("python", ENTRIES + "    KEY_X: ", suffix, prefix_cut=True)
+    assert constraint.accepts("'kx',")
+    assert not constraint.accepts("'kx'::")
+    assert constraint.invalid_ranges("'kx'::", True) != []
+
+
+def test_a_table_left_open_by_a_cut_suffix_is_closed_for_the_parse() -> None:
+    prefix = "TABLE = {\n" + ENTRIES + "    KEY_X: "
+    constraint = SyntaxConstraint("python", prefix, "\n" + ENTRIES, suffix_cut=True)
+    assert constraint.accepts("'kx',")
+    assert not constraint.accepts("'kx'::")
+
+
+def test_a_bracket_the_middle_opens_is_not_supplied_by_the_window() -> None:
+    # The suffix's `)` is the middle's to open: an opener above the window would make the
+    # statements there errors, so none is added, and the right middle stays valid.
+    body = "    x = 1\n" * 400
+    constraint = SyntaxConstraint("python", "def f():\n" + body + "    y = foo", "\n        b)\n" + body)
+    assert constraint.accepts("(a,")
+    assert not constraint.accepts("(a,,")
+
+
 WEIRD = [
     "",
     "\n",
