@@ -98,7 +98,6 @@ class SyntaxConstraint:
     ) -> None:
         cut = self._window = cut_window(prefix, suffix, window, language, prefix_cut, suffix_cut)
         self.language = language
-        self._parsed: dict[bytes, Tree] = {}  # a tree parsed here, for the view that renders its text
         before, after = ("", "")
         if language == "python" and not (cut.whole_start and cut.whole_end):
             before, after = self._outer_brackets()
@@ -292,36 +291,37 @@ class SyntaxConstraint:
 
         A window cut inside a long dict, list or call (a client's bounded context, a 300-line
         table) parses as an error on every line: tree-sitter's recovery makes each parse 5-10
-        times slower, and right drafts are blamed for errors that are not theirs. A bracket
-        opened on the cursor's line, and a lone closer after the cursor, may be the middle's to
-        close or open, so the additions are kept only where they leave the window with fewer
-        errors (or as many, over fewer bytes), and brackets opened on the cursor's line are
-        never closed. Python only: there brackets hold only expressions, so these lines parse; a
-        `{` cut from a Go or Rust function body does not, and the references refused there rose
-        (5 -> 12 of 200 Go lines).
+        times slower, and right drafts are blamed for errors that are not theirs. The brackets
+        are read from the window without the cursor's line, whose brackets are the middle's
+        business, and whose half-typed text would make an error that can swallow the whole
+        window in the comparison: the additions are kept only where they leave the window
+        with fewer errors (or as many, over fewer bytes). Python only: there brackets hold only
+        expressions, so these lines parse; a `{` cut from a Go or Rust function body does not,
+        and the references refused there rose (5 -> 12 of 200 Go lines).
         """
         cut = self._window
-        text = encode(cut.prefix + cut.suffix + cut.closer)
+        if cut.closer:  # the window ends inside a literal: its last line is no place for closers
+            return "", ""
+        rest = cut.suffix.find("\n")
+        after_line = cut.suffix[rest + 1 :] if rest >= 0 else ""
+        text = encode(cut.prefix[: cut.prefix.rfind("\n") + 1] + after_line)
         tree = parse(self.language, text)
         tokens = brackets.bracket_tokens(self.language, tree.root_node, 0, len(text), "prefix")
         openers, still_open = brackets.unbalanced(tokens)
-        cursor_line = len(encode(cut.prefix[: cut.prefix.rfind("\n") + 1]))
-        closers = "".join(brackets.PAIRS[b.kind] for b in reversed(still_open) if b.start < cursor_line)
+        closers = "".join(brackets.PAIRS[b.kind] for b in reversed(still_open))
         before = openers + "\n" if openers and not cut.whole_start else ""
         after = "\n" + closers if closers and not cut.whole_end else ""
-        best, least, self._parsed = ("", ""), error_extent(tree.root_node), {text: tree}
+        best, least = ("", ""), error_extent(tree.root_node)
         for head, tail in dict.fromkeys([(before, after), (before, ""), ("", after)]):
             if head or tail:
-                rendered = encode(head) + text + encode(tail)
-                candidate = parse(self.language, rendered)
-                errors = error_extent(candidate.root_node)
+                errors = error_extent(parse(self.language, encode(head) + text + encode(tail)).root_node)
                 if errors < least:
-                    best, least, self._parsed = (head, tail), errors, {rendered: candidate}
+                    best, least = (head, tail), errors
         return best
 
     def _make_view(self, suffix: bytes) -> _View:
         text = self._prefix + suffix
-        tree = self._parsed.pop(text, None) or parse(self.language, text)
+        tree = parse(self.language, text)
         cut = len(self._prefix)
         first_line_end, last_line_start = text.find(b"\n"), text.rstrip().rfind(b"\n")
         culprits = error_culprits(tree.root_node, text, 0, len(text), None)
