@@ -52,12 +52,13 @@ from .errors import (
     last_code_end,
 )
 from .languages import language_for, parse
-from .window import BLOCK_COMMENTS, CharMap, WindowConfig, cut_window, encode
+from .window import BLOCK_COMMENTS, CharMap, WindowConfig, cut_window, docstring_place, encode
 
 log = logging.getLogger(__name__)
 
 # Bytes that can continue an identifier or keyword (with UTF-8 bytes of non-ASCII letters).
 _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$" + bytes(range(0x80, 0x100))
+_TRIPLE_QUOTES = ('"""', "'''")
 _HEADER_REACH = 512  # bytes before the middle searched for block headers it may leave empty
 # Seconds of step checks one completion may spend. A typical check takes about 0.1 ms; a draft that
 # unbalances quotes in a long window sends tree-sitter's error recovery through all of it (5-10 ms a
@@ -105,7 +106,11 @@ class SyntaxConstraint:
         self._suffix = encode(cut.suffix + cut.closer + after)
         self._prefix_rows = self._prefix.count(b"\n")
         self._prefix_column = len(self._prefix) - (self._prefix.rfind(b"\n") + 1)  # bytes
-        self._views: dict[bool, _View] = {}
+        self._views: dict[bool | str, _View] = {}  # unfinished, complete, complete and closed by a quote
+        # The window stops short of the file's end: a string the middle opens may close past it.
+        self._suffix_goes_on = suffix_cut or len(cut.suffix) < len(suffix)
+        self._file_start = not prefix_cut and len(cut.prefix) == len(prefix)  # the window starts the file
+        self._prose_line: int | None = None  # byte where a docstring's prose goes on (-1: none)
         self._calls = CallChecker(prefix, suffix) if language == "python" else None
         self._in_literal: bool | None = None
         self._clock, self._spent = clock, 0.0
@@ -120,7 +125,7 @@ class SyntaxConstraint:
         try:
             if not complete and self._cursor_in_literal():
                 return self._closes_literal(middle)
-            view = self._view(complete)
+            view = self._complete_view(middle) if complete else self._view(False)
             if middle not in view.memo:
                 view.memo.clear()  # the sampler moves on; keep only the latest draft
                 view.memo[middle] = self._compute_ranges(view, middle, complete)
@@ -134,7 +139,7 @@ class SyntaxConstraint:
     def accepts(self, middle: str) -> bool:
         """True when prefix + middle + suffix adds no syntax error, empty block or stray bracket."""
         try:
-            view = self._view(True)
+            view = self._complete_view(middle)
             tree, text = self._reparse(view, encode(middle))
             # An old error can swallow a bad middle whole (`type T struct =` beside a broken
             # struct body): no new culprit, but one more ERROR node. The result must not add one.
@@ -264,6 +269,47 @@ class SyntaxConstraint:
         if view is None:
             view = self._views[complete] = self._make_view(self._suffix if complete else b"")
         return view
+
+    def _complete_view(self, middle: str) -> _View:
+        """The view a finished draft is checked in.
+
+        A middle that opens a docstring whose text runs on past the window (the first line of a
+        long docstring, `    \"\"\"Serialize ``obj`` ...`) leaves the string open to the window's
+        end, and even the right line was refused. Its quote is then closed after the window for
+        the parse, but only where the window's suffix does not parse as code without the middle
+        (it is the docstring's prose) and the file goes on past the window: a quote opened
+        before code, or one the file never closes, stays an error.
+        """
+        quote = self._opened_quote(middle)
+        if quote is None:
+            return self._view(True)
+        view = self._views.get(quote)
+        if view is None:
+            view = self._views[quote] = self._make_view(self._suffix + b"\n" + encode(quote))
+        return view
+
+    def _opened_quote(self, middle: str) -> str | None:
+        """The triple quote `middle` leaves open to the window's end, when it opens a docstring
+        whose prose goes on below the cursor (`docstring_place`) and that prose does not parse
+        as code without the middle."""
+        if self.language != "python" or not self._suffix_goes_on:
+            return None
+        quote = next((q for q in _TRIPLE_QUOTES if middle.count(q) % 2), None)
+        if quote is None or not middle.lstrip().startswith(quote):
+            return None
+        other = next(q for q in _TRIPLE_QUOTES if q != quote)
+        if self._suffix.count(encode(quote)) % 2 or encode(other) in self._suffix:
+            return None  # the string closes in the window, or the text may be another string's
+        if self._prose_line is None:
+            cut = self._window
+            at = docstring_place(cut.prefix, cut.suffix, self._file_start)
+            self._prose_line = -1 if at is None else len(self._prefix) + len(encode(cut.suffix[:at]))
+        line = self._prose_line
+        if line < 0:
+            return None
+        end = self._suffix.find(b"\n", line - len(self._prefix))
+        stop = len(self._prefix) + (end if end >= 0 else len(self._suffix))
+        return quote if any(line <= start < stop for _, start, _ in self._view(True).base_keys) else None
 
     def _cursor_in_literal(self) -> bool:
         """True when the cursor is inside a string or comment.

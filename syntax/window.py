@@ -161,6 +161,34 @@ def starts_in_docstring(prefix: str, triples: tuple[str, ...]) -> str | None:
     return quote if not rest and _CODE_LINE.match(following) else None
 
 
+def docstring_place(prefix: str, suffix: str, file_start: bool) -> int | None:
+    """Where the text of a docstring opened at the cursor would go on below it, as an offset in
+    `suffix` (the first line below the cursor's that holds text), or None.
+
+    A docstring's place: the cursor's line holds only indentation, and the line above ends a
+    block header (`def f(x):`) or only comments precede it (`file_start`: `prefix` starts the
+    file). Its text: that line reads as prose (three plain words in a row, no code statement;
+    a text heuristic, like `starts_in_docstring`).
+    """
+    line_start = prefix.rfind("\n") + 1
+    if prefix[line_start:].strip():
+        return None
+    above = [line for line in prefix[:line_start].splitlines() if line.strip()]
+    header = bool(above) and above[-1].split("#")[0].rstrip().endswith(":")
+    module_start = file_start and all(line.lstrip().startswith("#") for line in above)
+    if not (header or module_start):
+        return None
+    for match in re.finditer(r"\n([^\n]*)", suffix):
+        if match.group(1).strip():
+            line = match.group(1)
+            prose = _PROSE.search(line) and not _CODE_LINE.match(line)
+            return match.start(1) if prose else None
+    return None
+
+
+_PROSE = re.compile(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+")
+
+
 def _lines_back(text: str, line_start: int, lines: int) -> int:
     """Start of the line `lines` lines above the line that starts at `line_start` (or 0).
 

@@ -174,6 +174,25 @@ def test_a_bracket_the_middle_opens_is_not_supplied_by_the_window() -> None:
     assert not constraint.accepts("(a,,")
 
 
+PROSE = "".join(f"    Line {i} of the docstring: ``obj`` is written (as JSON) to ``fp``.\n" for i in range(50))
+
+
+def test_the_first_line_of_a_docstring_the_window_cuts_is_accepted() -> None:
+    # The docstring's closing quote lies past the window: the middle's opening quote was left
+    # open to the window's end, and the right line was refused.
+    constraint = SyntaxConstraint("python", "def dump(obj, fp):\n", "\n" + PROSE, suffix_cut=True)
+    assert constraint.accepts('    """Serialize ``obj`` to a JSON stream.')
+    assert constraint.invalid_ranges('    """Serialize ``obj`` to a JSON stream.', True) == []
+    assert not constraint.accepts('    x = (')
+
+
+def test_a_docstring_quote_before_code_or_at_the_files_end_stays_an_error() -> None:
+    code = "\n    x = 1\n    y = 2\n    return x + y\n" * 20
+    assert not SyntaxConstraint("python", "def f():\n", code, suffix_cut=True).accepts('    """Doc')
+    # The rest of the file was sent and never closes the string: the middle must.
+    assert not SyntaxConstraint("python", "def dump(obj, fp):\n", "\n" + PROSE).accepts('    """Serialize')
+
+
 WEIRD = [
     "",
     "\n",
