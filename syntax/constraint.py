@@ -21,8 +21,9 @@ Cost: only a window of lines around the cursor is parsed (window.py), so a 10,00
 costs what a 100-line one does. On a 2,000-line Python file an incremental call takes about
 0.3 ms (median; tests/syntax/bench_constraint.py has the numbers and how they were measured),
 and building the constraint plus its first calls about 1.5 ms. Step checks of one completion stop
-after STEP_CHECK_BUDGET_S, which only drafts that send tree-sitter's error recovery through the
-whole window reach; `accepts`, the check of the finished span, always runs.
+after STEP_CHECKS parsed drafts, or after STEP_CHECK_BUDGET_S, which only drafts that send
+tree-sitter's error recovery through the whole window reach; `accepts`, the check of the
+finished span, always runs.
 
 Unfinished drafts (`complete=False`) are rendered without the suffix, and only their settled
 part is checked: a trailing partial word, or a string or block comment the draft opened and
@@ -60,10 +61,14 @@ log = logging.getLogger(__name__)
 _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$" + bytes(range(0x80, 0x100))
 _TRIPLE_QUOTES = ('"""', "'''")
 _HEADER_REACH = 512  # bytes before the middle searched for block headers it may leave empty
-# Seconds of step checks one completion may spend. A typical check takes about 0.1 ms; a draft that
-# unbalances quotes in a long window sends tree-sitter's error recovery through all of it (5-10 ms a
-# parse, every step). Past the budget drafts go unchecked; the finished span is still checked.
-STEP_CHECK_BUDGET_S = 0.015
+# Drafts one completion may parse for its step checks; past the budget drafts go unchecked and the
+# finished span is still checked. A count, not a clock, so that an answer does not depend on the
+# machine's load. A typical check takes 0.1-0.5 ms; half of the completions of warm typing parse at
+# most 5 drafts, 1 in 40 more than 32.
+STEP_CHECKS = 32
+# The clock still stops step checks where drafts send tree-sitter's error recovery through a long
+# window (5-10 ms a parse, every step), a safety net that ordinary completions stay far from.
+STEP_CHECK_BUDGET_S = 0.05
 
 
 @dataclass
@@ -113,22 +118,24 @@ class SyntaxConstraint:
         self._prose_line: int | None = None  # byte where a docstring's prose goes on (-1: none)
         self._calls = CallChecker(prefix, suffix) if language == "python" else None
         self._in_literal: bool | None = None
-        self._clock, self._spent = clock, 0.0
+        self._clock, self._spent, self._checks = clock, 0.0, 0
 
     # --- SpanConstraint -------------------------------------------------------------------
 
     def invalid_ranges(self, middle: str, complete: bool) -> list[tuple[int, int]]:
         """Character ranges of `middle` inside syntax errors it introduces (see the protocol)."""
-        if self._spent > STEP_CHECK_BUDGET_S:
+        if self._checks >= STEP_CHECKS or self._spent > STEP_CHECK_BUDGET_S:
             return []
         started = self._clock()
         try:
             if not complete and self._cursor_in_literal():
+                self._checks += 1
                 return self._closes_literal(middle)
             view = self._complete_view(middle) if complete else self._view(False)
             if middle not in view.memo:
                 view.memo.clear()  # the sampler moves on; keep only the latest draft
                 view.memo[middle] = self._compute_ranges(view, middle, complete)
+                self._checks += 1
             return list(view.memo[middle])
         except Exception:  # a constraint must never break a completion: fail open
             log.exception("syntax constraint failed (%s); draft not checked", self.language)

@@ -35,12 +35,22 @@ def test_step_checks_stop_after_their_time_budget_and_the_final_check_still_runs
     from mercury.syntax import constraint as constraint_module
 
     ticks = iter(range(1000))
-    slow = SyntaxConstraint("python", "x = ", "\n", clock=lambda: next(ticks) * 0.01)  # 10 ms a check
-    calls_in_budget = int(constraint_module.STEP_CHECK_BUDGET_S / 0.01) + 1
-    for _ in range(calls_in_budget):
-        assert slow.invalid_ranges("(1, 2))", True) == [(6, 7)]
+    slow = SyntaxConstraint("python", "x = ", "\n", clock=lambda: next(ticks) * 0.02)  # 20 ms a check
+    calls_in_budget = int(constraint_module.STEP_CHECK_BUDGET_S / 0.02) + 1
+    for i in range(calls_in_budget):
+        assert slow.invalid_ranges(f"(1, {i}))", True) == [(6, 7)]
     assert slow.invalid_ranges("(1, 2))", True) == []  # unchecked from here on
     assert not slow.accepts("(1, 2))")
+
+
+def test_step_checks_stop_after_a_number_of_drafts_whatever_the_clock_says() -> None:
+    from mercury.syntax import constraint as constraint_module
+
+    constraint = SyntaxConstraint("python", "x = ", "\n", clock=lambda: 0.0)
+    drafts = [f"({i}, 2))" for i in range(constraint_module.STEP_CHECKS)]
+    assert all(constraint.invalid_ranges(draft, True) for draft in drafts)
+    assert constraint.invalid_ranges("(1, 2))", True) == []  # a new one is no longer checked
+    assert not constraint.accepts("(1, 2))")
 
 
 def test_empty_middle_adds_nothing_even_to_a_broken_file() -> None:
@@ -174,7 +184,7 @@ def test_a_bracket_the_middle_opens_is_not_supplied_by_the_window() -> None:
     assert not constraint.accepts("(a,,")
 
 
-PROSE = "".join(f"    Line {i} of the docstring: ``obj`` is written (as JSON) to ``fp``.\n" for i in range(50))
+PROSE = "".join(f"    Line {i} of the docstring: ``obj`` is written as JSON to ``fp``.\n" for i in range(50))
 
 
 def test_the_first_line_of_a_docstring_the_window_cuts_is_accepted() -> None:
@@ -183,7 +193,7 @@ def test_the_first_line_of_a_docstring_the_window_cuts_is_accepted() -> None:
     constraint = SyntaxConstraint("python", "def dump(obj, fp):\n", "\n" + PROSE, suffix_cut=True)
     assert constraint.accepts('    """Serialize ``obj`` to a JSON stream.')
     assert constraint.invalid_ranges('    """Serialize ``obj`` to a JSON stream.', True) == []
-    assert not constraint.accepts('    x = (')
+    assert not constraint.accepts("    x = (")
 
 
 def test_a_docstring_quote_before_code_or_at_the_files_end_stays_an_error() -> None:
