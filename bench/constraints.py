@@ -260,6 +260,33 @@ def references_table(engine, cfg: evaluate.EvalConfig, server_tokens: tuple[int,
     return "\n".join(lines) + "\n"
 
 
+def quote_probes(task: FimTask) -> list[str]:
+    """Middles with a stray triple quote, built from the reference: a string that swallows what
+    follows unless something closes it."""
+    body = task.middle.lstrip()
+    indent = task.middle[: len(task.middle) - len(body)]
+    return [indent + '"""' + body, task.middle + ' """', indent + '"""', task.middle + "\n" + indent + "'''x"]
+
+
+def quote_probe_table(engine, cfg: evaluate.EvalConfig) -> str:
+    """Per set: how many stray-quote middles the constraint's final check accepts, and how many of
+    those add a syntax error to the whole file (a broken promise)."""
+    lines = ["| set | probes | accepted | accepted but break the file | first broken |", "|---" * 5 + "|"]
+    for name in cfg.sets:
+        probes = accepted = 0
+        broken: list[str] = []
+        for task in evaluate.build_set(name, cfg):
+            constraint = engine.constraints(evaluate.make_request(task, cfg)) if engine.constraints else None
+            for middle in quote_probes(task) if constraint is not None else []:
+                probes += 1
+                if constraint.accepts(middle):
+                    accepted += 1
+                    if not parsecheck.valid_in_context(task.prefix, middle, task.suffix, task.language, ""):
+                        broken.append(task.task_id)
+        lines.append(f"| {name} | {probes} | {accepted} | {len(broken)} | {', '.join(broken[:3])} |")
+    return "\n".join(lines) + "\n"
+
+
 def server_request(task: FimTask, cfg: evaluate.EvalConfig, counter, budgets: tuple[int, int]):
     """The request mercury-lsp sends at the task's cursor, the file (without the middle) open."""
     from mercury.lsp.config import Config, TokenBudgets
@@ -302,6 +329,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar=("PREFIX", "SUFFIX"),
         help="with --references-only: build the requests as mercury-lsp does with these context budgets",
     )
+    p.add_argument(
+        "--quote-probes",
+        action="store_true",
+        help="only count, per set, stray-quote middles the constraint accepts though they break the file",
+    )
     p.add_argument("--corpus", nargs="+", default=list(evaluate.DEFAULT_CORPORA))
     p.add_argument("--eval-data", default="", help="default $MERCURY_EVAL_DATA or ../shared/eval-data")
     return p
@@ -320,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         corpus=tuple(args.corpus),
         eval_data=args.eval_data,
     )
+    if args.quote_probes:
+        print(quote_probe_table(engine, cfg))
+        return 0
     if args.references_only:
         server_tokens = tuple(args.server_tokens) if args.server_tokens else None
         print(references_table(engine, cfg, server_tokens))

@@ -60,7 +60,10 @@ log = logging.getLogger(__name__)
 # Bytes that can continue an identifier or keyword (with UTF-8 bytes of non-ASCII letters).
 _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$" + bytes(range(0x80, 0x100))
 _TRIPLE_QUOTES = ('"""', "'''")
-_HEADER_REACH = 512  # bytes before the middle searched for block headers it may leave empty
+_HEADER_REACH = 512
+# Bytes of a cut window inside ERROR nodes beyond which its brackets are looked at (_outer_brackets):
+# a half-typed line makes an error of a few dozen bytes, a window cut inside a table one of thousands.
+_SPREAD_ERROR_BYTES = 512  # bytes before the middle searched for block headers it may leave empty
 # Drafts one completion may parse for its step checks; past the budget drafts go unchecked and the
 # finished span is still checked. A count, not a clock, so that an answer does not depend on the
 # machine's load. A typical check takes 0.1-0.5 ms; half of the completions of warm typing parse at
@@ -104,11 +107,15 @@ class SyntaxConstraint:
     ) -> None:
         cut = self._window = cut_window(prefix, suffix, window, language, prefix_cut, suffix_cut)
         self.language = language
-        before, after = ("", "")
+        self._prefix, self._suffix = encode(cut.prefix), encode(cut.suffix + cut.closer)
+        self._parsed: dict[bytes, Tree] = {}  # a tree parsed here, for the view that renders its text
         if language == "python" and not (cut.whole_start and cut.whole_end):
-            before, after = self._outer_brackets()
-        self._prefix = encode(before + cut.prefix)
-        self._suffix = encode(cut.suffix + cut.closer + after)
+            text = self._prefix + self._suffix
+            tree = self._parsed[text] = parse(language, text)
+            if error_extent(tree.root_node)[1] > _SPREAD_ERROR_BYTES:
+                before, after = self._outer_brackets()
+                self._prefix = encode(before + cut.prefix)
+                self._suffix = encode(cut.suffix + cut.closer + after)
         self._prefix_rows = self._prefix.count(b"\n")
         self._prefix_column = len(self._prefix) - (self._prefix.rfind(b"\n") + 1)  # bytes
         self._views: dict[bool | str, _View] = {}  # unfinished, complete, complete and closed by a quote
@@ -374,7 +381,7 @@ class SyntaxConstraint:
 
     def _make_view(self, suffix: bytes) -> _View:
         text = self._prefix + suffix
-        tree = parse(self.language, text)
+        tree = self._parsed.pop(text, None) or parse(self.language, text)
         cut = len(self._prefix)
         first_line_end, last_line_start = text.find(b"\n"), text.rstrip().rfind(b"\n")
         culprits = error_culprits(tree.root_node, text, 0, len(text), None)

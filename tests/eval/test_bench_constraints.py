@@ -129,6 +129,26 @@ def test_server_requests_hold_the_whole_file_within_the_budgets(
     assert table.count("| heldout") == 3
 
 
+def test_quote_probes_count_accepted_middles_that_break_the_file(
+    bench, fake_corpus_multi, fake_eval_data_multi
+):
+    cfg = _config(fake_corpus_multi, fake_eval_data_multi)
+
+    class AcceptsAll:
+        def accepts(self, middle: str) -> bool:
+            return True
+
+    engine = type("E", (), {"constraints": staticmethod(lambda request: AcceptsAll())})()
+    rows = {
+        line.split(" | ")[0][2:]: line.split(" | ")
+        for line in bench.quote_probe_table(engine, cfg).splitlines()
+    }
+    probes, accepted, broken = (int(cell) for cell in rows["heldout-single-line"][1:4])
+    assert probes == accepted > 0 and 0 < broken <= accepted  # a stray quote before code breaks it
+    real = bench.quote_probe_table(_engine(cfg), cfg)
+    assert all(line.split(" | ")[3] == "0" for line in real.splitlines()[2:])  # the real constraint
+
+
 def test_a_refused_reference_is_counted(bench):
     class RefusesAll:
         def accepts(self, middle: str) -> bool:
