@@ -60,10 +60,10 @@ log = logging.getLogger(__name__)
 # Bytes that can continue an identifier or keyword (with UTF-8 bytes of non-ASCII letters).
 _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$" + bytes(range(0x80, 0x100))
 _TRIPLE_QUOTES = ('"""', "'''")
-_HEADER_REACH = 512
+_HEADER_REACH = 512  # bytes before the middle searched for block headers it may leave empty
 # Bytes of a cut window inside ERROR nodes beyond which its brackets are looked at (_outer_brackets):
 # a half-typed line makes an error of a few dozen bytes, a window cut inside a table one of thousands.
-_SPREAD_ERROR_BYTES = 512  # bytes before the middle searched for block headers it may leave empty
+_SPREAD_ERROR_BYTES = 512
 # Drafts one completion may parse for its step checks; past the budget drafts go unchecked and the
 # finished span is still checked. A count, not a clock, so that an answer does not depend on the
 # machine's load. A typical check takes 0.1-0.5 ms; half of the completions of warm typing parse at
@@ -114,8 +114,10 @@ class SyntaxConstraint:
             tree = self._parsed[text] = parse(language, text)
             if error_extent(tree.root_node)[1] > _SPREAD_ERROR_BYTES:
                 before, after = self._outer_brackets()
-                self._prefix = encode(before + cut.prefix)
-                self._suffix = encode(cut.suffix + cut.closer + after)
+                if before or after:
+                    self._parsed.clear()
+                    self._prefix = encode(before + cut.prefix)
+                    self._suffix = encode(cut.suffix + cut.closer + after)
         self._prefix_rows = self._prefix.count(b"\n")
         self._prefix_column = len(self._prefix) - (self._prefix.rfind(b"\n") + 1)  # bytes
         self._views: dict[bool | str, _View] = {}  # unfinished, complete, complete and closed by a quote
@@ -355,9 +357,11 @@ class SyntaxConstraint:
         are read from the window without the cursor's line, whose brackets are the middle's
         business, and whose half-typed text would make an error that can swallow the whole
         window in the comparison: the additions are kept only where they leave the window
-        with fewer errors (or as many, over fewer bytes). Python only: there brackets hold only
-        expressions, so these lines parse; a `{` cut from a Go or Rust function body does not,
-        and the references refused there rose (5 -> 12 of 200 Go lines).
+        with fewer errors (or as many, over fewer bytes). They are looked for only where the
+        window's parse has errors over _SPREAD_ERROR_BYTES, so ordinary windows pay nothing.
+        Python only: there brackets hold only expressions, so these lines parse; a `{` cut from
+        a Go or Rust function body does not, and the references refused there rose (5 -> 12 of
+        200 Go lines).
         """
         cut = self._window
         if cut.closer:  # the window ends inside a literal: its last line is no place for closers

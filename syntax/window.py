@@ -129,6 +129,7 @@ class _LiteralScan:
 
 
 _OPENS_AFTER = ("=", "(", "[", "{", ",", ":", "return", "yield", "+", "%")
+_PROSE = re.compile(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+")  # three plain words in a row
 _CODE_LINE = re.compile(
     r"[ \t]*(?:(?:import|from|def|class|if|for|while|try|with|return|raise)\b|@|#|\w+\s*=)"
 )
@@ -184,9 +185,6 @@ def docstring_place(prefix: str, suffix: str, file_start: bool) -> int | None:
             prose = _PROSE.search(line) and not _CODE_LINE.match(line)
             return match.start(1) if prose else None
     return None
-
-
-_PROSE = re.compile(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+")
 
 
 def _lines_back(text: str, line_start: int, lines: int) -> int:
