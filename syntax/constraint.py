@@ -53,13 +53,20 @@ from .errors import (
     last_code_end,
 )
 from .languages import language_for, parse
-from .window import BLOCK_COMMENTS, CharMap, WindowConfig, cut_window, docstring_place, encode
+from .window import (
+    BLOCK_COMMENTS,
+    PYTHON_TRIPLE_QUOTES,
+    CharMap,
+    WindowConfig,
+    cut_window,
+    docstring_place,
+    encode,
+)
 
 log = logging.getLogger(__name__)
 
 # Bytes that can continue an identifier or keyword (with UTF-8 bytes of non-ASCII letters).
 _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$" + bytes(range(0x80, 0x100))
-_TRIPLE_QUOTES = ('"""', "'''")
 _HEADER_REACH = 512  # bytes before the middle searched for block headers it may leave empty
 # Bytes of a cut window inside ERROR nodes beyond which its brackets are looked at (_outer_brackets):
 # a half-typed line makes an error of a few dozen bytes, a window cut inside a table one of thousands.
@@ -310,10 +317,10 @@ class SyntaxConstraint:
         as code without the middle."""
         if self.language != "python" or not self._suffix_goes_on:
             return None
-        quote = next((q for q in _TRIPLE_QUOTES if middle.count(q) % 2), None)
+        quote = next((q for q in PYTHON_TRIPLE_QUOTES if middle.count(q) % 2), None)
         if quote is None or not middle.lstrip().startswith(quote):
             return None
-        other = next(q for q in _TRIPLE_QUOTES if q != quote)
+        other = next(q for q in PYTHON_TRIPLE_QUOTES if q != quote)
         if self._suffix.count(encode(quote)) % 2 or encode(other) in self._suffix:
             return None  # the string closes in the window, or the text may be another string's
         if self._prose_line is None:

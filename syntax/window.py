@@ -55,7 +55,8 @@ def encode(text: str) -> bytes:
 BLOCK_COMMENTS = frozenset({"c", "cpp", "java", "javascript", "typescript", "tsx", "go", "rust"})
 # Delimiters of strings that span lines: Python and Java text blocks, Go raw strings (`` `...` ``,
 # long help texts in Go programs).
-_TRIPLES = {"python": ('"""', "'''"), "java": ('"""',), "go": ("`",)}
+PYTHON_TRIPLE_QUOTES = ('"""', "'''")
+_TRIPLES = {"python": PYTHON_TRIPLE_QUOTES, "java": ('"""',), "go": ("`",)}
 
 
 class _LiteralScan:
@@ -72,7 +73,7 @@ class _LiteralScan:
     def __init__(self, text: str, pos: int, comment: bool, odd: list[bool], language: str | None) -> None:
         self.text, self.pos = text, pos
         self.comments = language is None or language in BLOCK_COMMENTS
-        self.triples = _TRIPLES.get(language, ()) if language else ('"""', "'''")
+        self.triples = _TRIPLES.get(language, ()) if language else PYTHON_TRIPLE_QUOTES
         self.comment = comment and self.comments  # a `/*` before `pos` is still open
         self.opened_before = self.comment  # ... before the text (a suffix scan after the prefix's)
         self.odd = odd  # per triple delimiter: an odd number of them before `pos`
