@@ -34,6 +34,10 @@ REPAIR_ROUNDS = 3  # next-best tokens tried in one step at positions the constra
 # likely tokens are spent, and the steps up to the block's step bound rarely find a valid one (A/B in
 # BENCHMARKS section 6: the same parseable share and pass@1, far less added time on Go and Rust).
 STUCK_BANS = 8
+# Times a single-line span may blame a broken draft on the end the model guessed for it rather than
+# on the text before it (`_blames_end`): each costs a step, and a model that keeps ending too early
+# would write on past a line it cannot finish (A/B in BENCHMARKS section 6).
+END_BANS = 3
 # Lines of content (a block header and the first line of its body) within which the fallback of a
 # refused multi-line span cuts at any token; past them it cuts at line ends only (longest_accepted).
 FALLBACK_TOKEN_LINES = 2
@@ -58,6 +62,7 @@ class SpanOutcome:
     vetoed: int = 0
     cache: KVCache | None = None  # cache of the clean stream after its first `context` tokens
     step_commits: list[int] = field(default_factory=list)  # tokens committed per step (tests, benchmarks)
+    end_bans: int = 0  # drafts blamed on their guessed end (`_blames_end`)
     cut: int | None = None  # characters of the decoded span kept when a scope ends it mid-token
 
 
@@ -188,7 +193,7 @@ class BlockDiffusionSampler:
             return set()
         attempt = 0
         while True:
-            rejected = self._rejected(canvas, top, out.ids, constraint, settings)
+            rejected = self._rejected(canvas, top, conf, out, constraint, settings)
             out.vetoed += len(rejected)
             for i in rejected:
                 canvas.banned.setdefault(i, set()).add(int(top[i]))
@@ -208,13 +213,47 @@ class BlockDiffusionSampler:
         best = max(open_positions, key=lambda i: float(conf[i]))
         return best in positions or any(float(conf[i]) >= settings.tau for i in positions)
 
-    def _rejected(self, canvas, top, previous_ids, constraint, settings) -> set[int]:
+    def _rejected(self, canvas, top, conf, out, constraint, settings) -> set[int]:
         """Open positions whose current proposal sits in a range the constraint calls invalid."""
+        text, spans, complete, ending = self._draft_text(canvas, top, out.ids, settings)
+        bad = constraint.invalid_ranges(text, complete)
+        blamed = {
+            i
+            for i, (a, b) in enumerate(spans)
+            if not canvas.committed[i] and any(a < y and x < max(b, a + 1) for x, y in bad)
+        }
+        if bad and self._blames_end(canvas, conf, out, constraint, settings, text, ending, blamed):
+            return {ending}
+        return blamed
+
+    def _blames_end(self, canvas, conf, out, constraint, settings, text, ending, blamed) -> bool:
+        """Is a single-line draft broken only by where it ends? Then its guessed end is banned.
+
+        `except ValueError` + newline wants a `:`; tree-sitter puts the error on `except`, and banning
+        it loses the line. The end is blamed instead when the text before it is valid as an unfinished
+        start, and the model is less sure of the end than of every proposal the error covers (a draft
+        `for_((((` + <eom> is blamed on its start, which the model only guessed), at most END_BANS
+        times a span.
+        """
+        if settings.multiline or ending is None or canvas.committed[ending] or out.end_bans >= END_BANS:
+            return False  # multi-line spans stay as they were: blaming <eom> there emptied Go and Rust spans
+        if any(float(conf[ending]) >= float(conf[i]) for i in blamed - {ending}):
+            return False
+        if constraint.invalid_ranges(text, False):
+            return False
+        out.end_bans += 1
+        return True
+
+    def _draft_text(self, canvas, top, previous_ids, settings) -> tuple[str, list, bool, int | None]:
+        """The answer's text with the draft in place, each draft token's character span in it, whether
+        the draft ends the span, and the canvas position of the token that ends it (None where the
+        span is cut by its text, or does not end)."""
         draft = [
             t if c else int(top[i])
             for i, (t, c) in enumerate(zip(canvas.tokens, canvas.committed, strict=True))
         ]
-        draft, complete = self._draft_span(draft[: canvas.budget], settings.multiline)
+        draft, ending = self._draft_span(draft[: canvas.budget], settings.multiline)
+        complete = ending is not None
         offset = sum(len(self.tok.pieces[t]) for t in previous_ids)
         spans, pos = [], offset
         for tok_id in draft:
@@ -224,26 +263,23 @@ class BlockDiffusionSampler:
         if not settings.multiline and "\n" in text:
             text = text[: text.index("\n")]  # what the answer would be: the line, then the suffix
         elif settings.multiline and (end := text_cut(text, settings)) is not None:
-            text, complete = text[: end[0]], True  # the lines past the span's end would be cut too
-        bad = constraint.invalid_ranges(text, complete)
-        return {
-            i
-            for i, (a, b) in enumerate(spans)
-            if not canvas.committed[i] and any(a < y and x < max(b, a + 1) for x, y in bad)
-        }
+            # the lines past the span's end would be cut too; no token of the draft ends it there
+            text, complete, ending = text[: end[0]], True, None
+        return text, spans, complete, ending
 
-    def _draft_span(self, draft: list[int], multiline: bool) -> tuple[list[int], bool]:
-        """The part of a block's draft that would be in the answer, and whether it ends the span.
+    def _draft_span(self, draft: list[int], multiline: bool) -> tuple[list[int], int | None]:
+        """The part of a block's draft that would be in the answer, and the position of the token
+        that ends the span (None when it goes on).
 
         Proposals past an <eom>, or in single-line mode past the first newline, would be cut
         from the answer, so they are neither checked nor blamed.
         """
         for i, t in enumerate(draft):
             if t == self.tok.eom_id:
-                return draft[:i], True
+                return draft[:i], i
             if not multiline and self._newline[t]:
-                return draft[: i + 1], True
-        return draft, False
+                return draft[: i + 1], i
+        return draft, None
 
     def _commit(self, canvas, conf, top, vetoed, settings: SpanSettings) -> int:
         """Commit open proposals with p >= tau (all when tau < 1), always the single best; returns count.

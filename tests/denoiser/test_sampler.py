@@ -216,6 +216,67 @@ def test_a_step_that_commits_nothing_costs_no_second_forward_pass(monkeypatch):
     assert out.steps == len(passes) and all(a != b for a, b in itertools.pairwise(passes))  # no pass repeated
 
 
+class NeedsMoreThanAlpha:
+    """Under this constraint the line "alpha" is valid only as the start of a longer one."""
+
+    def __init__(self):
+        self.end_bans = 0
+
+    def invalid_ranges(self, middle, complete):
+        return [(0, len(middle))] if complete and middle == "alpha" else []
+
+    def accepts(self, middle):
+        return middle != "alpha"
+
+
+def test_a_line_broken_only_by_its_guessed_end_bans_the_end_not_the_text():
+    """`except ValueError` + newline: the error covers the sure start, but the unsure end is wrong."""
+    script = ids("alpha") + [TOK.eom_id]
+    out = sampler_for(script, [0.99, 0.6] + [0.99] * 6).fill(
+        [0, 1, 2], None, SpanSettings(tau=0.9), NeedsMoreThanAlpha()
+    )
+    assert out.text.startswith("alpha") and out.text != "alpha"
+    assert out.end_bans == 1
+
+
+def test_a_line_whose_start_is_less_sure_than_its_end_bans_the_start():
+    script = ids("alpha") + [TOK.eom_id]
+    out = sampler_for(script, [0.6, 0.99] + [0.99] * 6).fill(
+        [0, 1, 2], None, SpanSettings(tau=0.9), NeedsMoreThanAlpha()
+    )
+    assert not out.text.startswith("alpha") and out.end_bans == 0
+
+
+def test_a_multi_line_span_never_blames_its_end():
+    script = ids("alpha") + [TOK.eom_id]
+    out = sampler_for(script, [0.99, 0.6] + [0.99] * 6).fill(
+        [0, 1, 2], None, SpanSettings(tau=0.9, multiline=True), NeedsMoreThanAlpha()
+    )
+    assert not out.text.startswith("alpha") and out.end_bans == 0
+
+
+class EndsNowhere:
+    """Every line that ends is invalid, every unfinished one valid: blaming the end never helps."""
+
+    def invalid_ranges(self, middle, complete):
+        return [(0, len(middle))] if complete and middle else []
+
+    def accepts(self, middle):
+        return not middle
+
+
+def test_blaming_the_end_stops_after_end_bans_per_span(monkeypatch):
+    net = ScriptedNet(ids("alpha") + [TOK.eom_id] * 20, [0.99] + [0.6] * 40, block_length=8)
+    run = lambda: BlockDiffusionSampler(net, TOK).fill(  # noqa: E731
+        [0, 1, 2], None, SpanSettings(tau=0.9), EndsNowhere()
+    )
+    out = run()
+    assert out.end_bans == sampler_module.END_BANS
+    assert out.vetoed > out.end_bans  # past the limit, the text before the end is blamed as before
+    monkeypatch.setattr(sampler_module, "END_BANS", 5)
+    assert run().end_bans == 5
+
+
 class RejectAll:
     """A constraint under which no text at all is valid."""
 
