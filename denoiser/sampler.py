@@ -37,7 +37,7 @@ STUCK_BANS = 8
 # Times a single-line span may blame a broken draft on the end the model guessed for it rather than
 # on the text before it (`_blames_end`): each costs a step, and a model that keeps ending too early
 # would write on past a line it cannot finish (A/B in BENCHMARKS section 6).
-END_BANS = 3
+END_BANS = 2
 # Lines of content (a block header and the first line of its body) within which the fallback of a
 # refused multi-line span cuts at any token; past them it cuts at line ends only (longest_accepted).
 FALLBACK_TOKEN_LINES = 2
