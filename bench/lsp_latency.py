@@ -27,6 +27,7 @@ from pytest_lsp import client_capabilities, make_test_lsp_client
 from mercury.eval_tasks import heldout_tasks, load_heldout
 
 OPTIONS = {"debounce": {"mode": "fixed", "ms": 0}}
+WORK_COUNTS = ("engine_calls", "forward_passes", "vetoed")
 
 
 def position(text: str) -> types.Position:
@@ -131,15 +132,28 @@ async def bench_model(
         # answered at once, and the first cold task would pay the load).
         open_doc(client, "file:///bench/warmup.py", "x = 1\n")
         await request(client, "file:///bench/warmup.py", "x = 1\n")
-        results = {
-            "cold_single": await cold(client, tasks_single),
-            "cold_multi": await cold(client, tasks_multi),
-            "warm_typing": await warm(client, tasks_typed, keystrokes),
-        }
+        results, work = {}, {}
+        phases = (
+            ("cold_single", lambda: cold(client, tasks_single)),
+            ("cold_multi", lambda: cold(client, tasks_multi)),
+            ("warm_typing", lambda: warm(client, tasks_typed, keystrokes)),
+        )
+        for phase, run in phases:
+            before = await server_counts(client)
+            results[phase] = await run()
+            after = await server_counts(client)
+            # every request of the phase, each typed document's uncounted first one included
+            work[phase] = {key: after.get(key, 0) - before.get(key, 0) for key in WORK_COUNTS}
     finally:
         await client.shutdown_session()
         await client.stop()
-    return results
+    return results, work
+
+
+async def server_counts(client) -> dict:
+    """The server's own counters (`mercury/stats`): the work done, which the machine's load does not move."""
+    result = await client.protocol.send_request_async("mercury/stats", {})
+    return result.counts._asdict()  # pygls hands custom results back as namedtuples
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,13 +183,16 @@ def main(argv: list[str] | None = None) -> int:
     typed = heldout_tasks(records, "single-line", max(args.tasks, typed_count), seed=7)[:typed_count]
     report = {}
     for model in args.model:
-        raw = asyncio.run(bench_model(model, single, multi, typed, args.keystrokes, args.threads, options))
-        report[model] = {"raw": raw, "summary": {k: summary(v) for k, v in raw.items()}}
+        raw, work = asyncio.run(
+            bench_model(model, single, multi, typed, args.keystrokes, args.threads, options)
+        )
+        report[model] = {"raw": raw, "summary": {k: {**summary(v), **work[k]} for k, v in raw.items()}}
     for model, data in report.items():
         for kind, s in data["summary"].items():
             print(
                 f"{model:<28} {kind:<12} n={s['n']:<4} p50={s.get('p50_ms')} ms  p95={s.get('p95_ms')} ms  "
-                f"empty={s.get('empty')}"
+                f"empty={s.get('empty')}  engine calls={s.get('engine_calls')}  "
+                f"forward passes={s.get('forward_passes')}  vetoed={s.get('vetoed')}"
             )
     if args.out:
         args.out.write_text(json.dumps(report, indent=1) + "\n")

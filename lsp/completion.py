@@ -137,6 +137,8 @@ class CompletionService:
             if self._inflight.get(cursor.uri) is token:
                 del self._inflight[cursor.uri]
         self.stats.count("engine_calls")
+        self.stats.count("forward_passes", outcome.forward_passes)  # the work, beside its noisy time
+        self.stats.count("vetoed", outcome.vetoed)
         self.stats.engine_ms.append(outcome.elapsed_ms)
         if outcome.stop_reason == "cancelled":
             self.stats.count("superseded")

@@ -96,6 +96,8 @@ async def test_inline_completion_at_the_cursor(model):
         assert item.range.start.character <= here.character == item.range.end.character
         report = await stats(client)
         assert report["engine"]["state"] == "ready" and report["engine"]["name"] == model
+        counts = report["counts"]
+        assert counts["forward_passes"] >= counts["engine_calls"] > 0  # each call encodes, then denoises
 
 
 async def test_cancellation_is_answered_with_request_cancelled():
