@@ -219,9 +219,6 @@ def test_a_step_that_commits_nothing_costs_no_second_forward_pass(monkeypatch):
 class NeedsMoreThanAlpha:
     """Under this constraint the line "alpha" is valid only as the start of a longer one."""
 
-    def __init__(self):
-        self.end_bans = 0
-
     def invalid_ranges(self, middle, complete):
         return [(0, len(middle))] if complete and middle == "alpha" else []
 
