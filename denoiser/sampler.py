@@ -217,14 +217,28 @@ class BlockDiffusionSampler:
         """Open positions whose current proposal sits in a range the constraint calls invalid."""
         text, spans, complete, ending = self._draft_text(canvas, top, out.ids, settings)
         bad = constraint.invalid_ranges(text, complete)
-        blamed = {
-            i
-            for i, (a, b) in enumerate(spans)
-            if not canvas.committed[i] and any(a < y and x < max(b, a + 1) for x, y in bad)
-        }
+        blamed = set()
+        for x, y in bad:
+            inside = [
+                i for i, (a, b) in enumerate(spans) if not canvas.committed[i] and a < y and x < max(b, a + 1)
+            ]
+            blamed.update(self._culprits(inside, conf, constraint, settings, text, spans))
         if bad and self._blames_end(canvas, conf, out, constraint, settings, text, ending, blamed):
             return {ending}
         return blamed
+
+    def _culprits(self, inside, conf, constraint, settings, text, spans) -> list[int]:
+        """The open positions an error is blamed on: all those inside it, except that on a single line
+        the first is spared where the model is surer of it than of the rest and the text up to it is
+        valid as an unfinished start (`return =[`: the ` =` is wrong, not the `return`)."""
+        if settings.multiline or len(inside) < 2:
+            return inside
+        head, rest = inside[0], inside[1:]
+        if any(float(conf[head]) <= float(conf[i]) for i in rest):
+            return inside
+        if constraint.invalid_ranges(text[: spans[head][1]], False):
+            return inside
+        return rest
 
     def _blames_end(self, canvas, conf, out, constraint, settings, text, ending, blamed) -> bool:
         """Is a single-line draft broken only by where it ends? Then its guessed end is banned.

@@ -252,6 +252,34 @@ def test_a_multi_line_span_never_blames_its_end():
     assert not out.text.startswith("alpha") and out.end_bans == 0
 
 
+class BetaBreaksTheLine:
+    """An error that covers the whole line wherever " beta" is in it (tree-sitter's `return =[`)."""
+
+    def invalid_ranges(self, middle, complete):
+        return [(0, len(middle))] if "beta" in middle else []
+
+    def accepts(self, middle):
+        return "beta" not in middle
+
+
+def test_an_error_spares_its_first_proposal_where_the_model_is_surest_of_it():
+    """`return =[`: one error from `return` to `[`; the sure `return` stays, the unsure rest is banned."""
+    script = ids("alpha beta") + [TOK.eom_id]
+    out = sampler_for(script, [0.99, 0.5, 0.5, 0.99] + [0.99] * 4, L=8).fill(
+        [0, 1, 2], None, SpanSettings(tau=0.9), BetaBreaksTheLine()
+    )
+    assert out.text.startswith("alpha") and "beta" not in out.text
+
+
+def test_an_error_whose_first_proposal_is_unsure_bans_it_with_the_rest():
+    script = ids("alpha beta") + [TOK.eom_id]
+    for conf, multiline in (([0.5, 0.99, 0.99, 0.99], False), ([0.99, 0.5, 0.5, 0.99], True)):
+        out = sampler_for(script, conf + [0.99] * 4, L=8).fill(
+            [0, 1, 2], None, SpanSettings(tau=0.9, multiline=multiline), BetaBreaksTheLine()
+        )
+        assert not out.text.startswith("alpha")  # less sure than the rest, or a multi-line span
+
+
 class EndsNowhere:
     """Every line that ends is invalid, every unfinished one valid: blaming the end never helps."""
 
