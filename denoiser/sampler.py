@@ -214,7 +214,8 @@ class BlockDiffusionSampler:
         return best in positions or any(float(conf[i]) >= settings.tau for i in positions)
 
     def _rejected(self, canvas, top, conf, out, constraint, settings) -> set[int]:
-        """Open positions whose current proposal sits in a range the constraint calls invalid."""
+        """Open positions to ban: those whose proposal sits in a range the constraint calls invalid, less
+        an error's spared first proposal (`_culprits`), or instead the draft's guessed end (`_blames_end`)."""
         text, spans, complete, ending = self._draft_text(canvas, top, out.ids, settings)
         bad = constraint.invalid_ranges(text, complete)
         blamed = set()
