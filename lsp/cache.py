@@ -18,6 +18,7 @@ from dataclasses import dataclass
 class CacheHit:
     text: str | None  # the suggestion still to show (None: the engine had nothing here)
     typed: int  # characters of the cached suggestion already typed (0 for an exact hit)
+    prefetched: bool = False  # completed ahead of the request (after an accept)
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class _Entry:
     before: str
     text: str | None
     created: float
+    prefetched: bool
 
 
 class CompletionCache:
@@ -46,9 +48,9 @@ class CompletionCache:
                 continue
             typed = before[len(entry.before) :]
             if not typed:
-                hit = CacheHit(entry.text, 0)
+                hit = CacheHit(entry.text, 0, entry.prefetched)
             elif entry.text and len(typed) < len(entry.text) and entry.text.startswith(typed):
-                hit = CacheHit(entry.text[len(typed) :], len(typed))
+                hit = CacheHit(entry.text[len(typed) :], len(typed), entry.prefetched)
             else:
                 continue
             entries.move_to_end(key)
@@ -56,10 +58,10 @@ class CompletionCache:
             return hit
         return None
 
-    def store(self, uri: str, before: str, after: str, text: str | None) -> None:
+    def store(self, uri: str, before: str, after: str, text: str | None, prefetched: bool = False) -> None:
         entries = self._states.setdefault((uri, after), OrderedDict())
         self._size += before not in entries
-        entries[before] = _Entry(before, text, self._clock())
+        entries[before] = _Entry(before, text, self._clock(), prefetched)
         entries.move_to_end(before)
         self._states.move_to_end((uri, after))
         while self._size > self.capacity:

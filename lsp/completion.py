@@ -3,6 +3,11 @@
 The handlers in server.py build a Cursor and call `CompletionService.complete`; everything with
 latency in it happens here. A newer request for a document cancels the older one through its
 CancelToken, which reaches the denoising loop (in process or in the daemon) between steps.
+
+When a suggestion is accepted, the line below it is completed ahead of time (a prefetch) and
+cached, so that Enter finds its suggestion waiting. A prefetch yields to real requests: a request
+for its own state waits for it; one on the way there (the client asks again at the end of the
+accepted line) goes first and the prefetch starts over after it; any other cancels it.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from mercury.denoiser.api import CompletionRequest, CompletionResult
 
 from .cache import CompletionCache
 from .config import Config
-from .context import Cursor, TokenCounter, build_request, indent_padding
+from .context import Cursor, TokenCounter, build_request, indent_padding, next_line
 from .debounce import Debouncer
 from .engines import CancelToken, EngineClient
 from .postprocess import Edit, clean, fit_line_suffix
@@ -27,6 +32,9 @@ from .stats import Stats
 
 log = logging.getLogger(__name__)
 CACHE_QUANTUM = 4096  # characters
+# Clients ask again at once after an accept, at the end of the accepted line; a prefetch that waits
+# this long lets that request have the engine to itself instead of waiting for the prefetch's first step.
+PREFETCH_DELAY_S = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +43,15 @@ class Suggestion:
 
     edit: Edit
     item_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Prefetch:
+    """A completion of the state after an accept and Enter, running ahead of the request for it."""
+
+    cursor: Cursor
+    token: CancelToken
+    task: asyncio.Future
 
 
 class CompletionService:
@@ -50,6 +67,8 @@ class CompletionService:
         self._inflight: dict[str, CancelToken] = {}
         self._anchors: dict[str, int] = {}
         self._ids = itertools.count(1)
+        self._offers: dict[str, tuple[str, Cursor, Edit]] = {}  # uri -> the last suggestion shown
+        self._prefetches: dict[str, _Prefetch] = {}
 
     # ------------------------------------------------------------ engine lifecycle
 
@@ -82,13 +101,18 @@ class CompletionService:
     async def close(self) -> None:
         for token in self._inflight.values():
             token.cancel()
+        for prefetch in self._prefetches.values():
+            prefetch.token.cancel()
         await self.engine.close()
 
     def forget(self, uri: str) -> None:
         self.cache.forget(uri)
         self._anchors.pop(uri, None)
+        self._offers.pop(uri, None)
         if (token := self._inflight.pop(uri, None)) is not None:
             token.cancel()
+        if (prefetch := self._prefetches.pop(uri, None)) is not None:
+            prefetch.token.cancel()
 
     # ------------------------------------------------------------ completing
 
@@ -101,10 +125,17 @@ class CompletionService:
             return None
         before, after = self._cache_window(cursor)
         hit = self.cache.lookup(cursor.uri, before, after)
+        if hit is None and await self._prefetched(cursor):
+            hit = self.cache.lookup(cursor.uri, before, after)
         if hit is not None:
             self.stats.count("cache_hits" if hit.typed == 0 else "typed_through")
+            if hit.prefetched:
+                self.stats.count("prefetch_hits")
             return self._answer(hit.text, cursor, started, continued=hit.typed > 0)
+        ahead = self._prefetch_ahead(cursor)
         result = await self._run_engine(cursor, automatic)
+        if ahead is not None and cursor.uri not in self._inflight:
+            self._start_prefetch(ahead)
         if result is None:
             return None
         request, outcome = result
@@ -124,6 +155,8 @@ class CompletionService:
                     return None
             await self.start(lambda _message: None)
             request = self._request(cursor)
+            for prefetch in self._prefetches.values():
+                prefetch.token.cancel()  # what the user waits for goes first
             outcome = await self.engine.complete(request, token)
         except asyncio.CancelledError:
             token.cancel()
@@ -137,13 +170,78 @@ class CompletionService:
             if self._inflight.get(cursor.uri) is token:
                 del self._inflight[cursor.uri]
         self.stats.count("engine_calls")
-        self.stats.count("forward_passes", outcome.forward_passes)  # the work, beside its noisy time
-        self.stats.count("vetoed", outcome.vetoed)
+        self._count_work(outcome)
         self.stats.engine_ms.append(outcome.elapsed_ms)
         if outcome.stop_reason == "cancelled":
             self.stats.count("superseded")
             return None
         return request, outcome
+
+    def _count_work(self, outcome: CompletionResult) -> None:
+        self.stats.count("forward_passes", outcome.forward_passes)  # the work, beside its noisy time
+        self.stats.count("vetoed", outcome.vetoed)
+
+    # ------------------------------------------------------------ prefetching after an accept
+
+    def accepted(self, item_id: str) -> None:
+        """Count an accept, and complete the line below the accepted suggestion ahead of time."""
+        if not self.stats.record_accept(item_id) or not self.config.prefetch:
+            return
+        uri = next((uri for uri, offer in self._offers.items() if offer[0] == item_id), None)
+        if uri is None:
+            return  # a newer suggestion was shown since: the accepted one is not where the cursor is
+        _, cursor, edit = self._offers.pop(uri)
+        if (target := next_line(cursor, edit.text, edit.replace)) is not None:
+            self._start_prefetch(target, PREFETCH_DELAY_S)
+
+    def _start_prefetch(self, target: Cursor, delay: float = 0.0) -> None:
+        if self.cache.lookup(target.uri, *self._cache_window(target)) is not None:
+            return
+        if (older := self._prefetches.pop(target.uri, None)) is not None:
+            older.token.cancel()
+        token = CancelToken()
+        task = asyncio.ensure_future(self._prefetch(target, token, delay))
+        self._prefetches[target.uri] = _Prefetch(target, token, task)
+
+    async def _prefetch(self, cursor: Cursor, token: CancelToken, delay: float) -> None:
+        try:
+            if not await token.sleep(delay):
+                return
+            request = self._request(cursor)
+            outcome = await self.engine.complete(request, token)
+        except Exception as exc:  # a guess that failed costs nothing: the request will ask again
+            log.debug("prefetch failed: %s: %s", type(exc).__name__, exc)
+            return
+        finally:
+            if (mine := self._prefetches.get(cursor.uri)) is not None and mine.token is token:
+                del self._prefetches[cursor.uri]
+        self._count_work(outcome)
+        if outcome.stop_reason != "cancelled" and not token.cancelled():
+            self.stats.count("prefetches")
+            text = clean(indent_padding(cursor) + outcome.text, cursor, request)
+            self.cache.store(cursor.uri, *self._cache_window(cursor), text, prefetched=True)
+
+    async def _prefetched(self, cursor: Cursor) -> bool:
+        """Wait for a prefetch of exactly this state, if one is running (True)."""
+        prefetch = self._prefetches.get(cursor.uri)
+        target = prefetch.cursor if prefetch is not None else None
+        if target is None or (target.before, target.after) != (cursor.before, cursor.after):
+            return False
+        await asyncio.shield(prefetch.task)
+        return True
+
+    def _prefetch_ahead(self, cursor: Cursor) -> Cursor | None:
+        """The state this document's prefetch completes when `cursor` is on the way to it (to start
+        over once the engine has answered `cursor`); a prefetch the user has turned away from is
+        cancelled."""
+        prefetch = self._prefetches.get(cursor.uri)
+        if prefetch is None:
+            return None
+        target = prefetch.cursor
+        if target.after == cursor.after and target.before.startswith(cursor.before):
+            return target
+        prefetch.token.cancel()
+        return None
 
     def _cache_window(self, cursor: Cursor) -> tuple[str, str]:
         """The text around the cursor that the cache keys on: all a request can contain, so the cache
@@ -181,5 +279,6 @@ class CompletionService:
             self.stats.record_answer(latency, None, 0)
             return None
         suggestion = Suggestion(fit_line_suffix(text, cursor), f"m{next(self._ids)}")
+        self._offers[cursor.uri] = (suggestion.item_id, cursor, suggestion.edit)
         self.stats.record_answer(latency, suggestion.item_id, len(suggestion.edit.text), continued)
         return suggestion

@@ -50,6 +50,9 @@ class Config:
     # (llama.cpp's t_max_predict_ms); 0, the default, lets it run to its token budget. Off by
     # default: it halves cold multi-line latency but leaves less to type through (BENCHMARKS.md, 4).
     line_budget_ms: int = field(default=0, metadata={"range": (0, 10000)})
+    # After a suggestion is accepted, complete the line below it while the user reads, so that Enter
+    # is answered from the cache (llama.vim's speculative FIM, llama.vscode's cacheFutureSuggestion).
+    prefetch: bool = True
     tokens: TokenBudgets = field(default_factory=TokenBudgets)
     debounce: DebounceOptions = field(default_factory=DebounceOptions)
 

@@ -13,7 +13,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mercury.denoiser.api import CompletionRequest
@@ -101,10 +101,40 @@ def read_cursor(
         column=column,
         line_prefix=text[:column],
         line_suffix=text[column:],
-        next_lines=tuple(LINE_BREAK.split(after, maxsplit=21)[1:21]),
+        next_lines=_next_lines(after),
         partial_token=(m.group(0) if (m := _PARTIAL.search(text[:column])) else ""),
         indent_unit=detect_indent(source),
     )
+
+
+def next_line(cursor: Cursor, text: str, replaced: int = 0) -> Cursor | None:
+    """The cursor at the start of a new line, once `text` is inserted at `cursor` (over `replaced`
+    characters of the line suffix) and Enter is pressed: where the next suggestion is wanted after
+    one is accepted. None when the inserted text leaves more of the line after it.
+
+    The new line starts empty: its indentation is what the editor or the model puts there (the
+    completion cache forwards a suggestion whose indentation the editor has typed).
+    """
+    if cursor.line_suffix[replaced:]:
+        return None
+    after = cursor.after[replaced:]  # the old line break, then the lines below
+    found = LINE_BREAK.search(after) or LINE_BREAK.search(cursor.before)
+    return replace(
+        cursor,
+        before=cursor.before + text + (found.group(0) if found else "\n"),
+        after=after,
+        line=cursor.line + len(LINE_BREAK.findall(text)) + 1,
+        column=0,
+        line_prefix="",
+        line_suffix="",
+        next_lines=_next_lines(after),
+        partial_token="",
+    )
+
+
+def _next_lines(after: str) -> tuple[str, ...]:
+    """Up to 20 lines after the cursor's line."""
+    return tuple(LINE_BREAK.split(after, maxsplit=21)[1:21])
 
 
 def line_span(source: str, line: int) -> tuple[int, int] | None:

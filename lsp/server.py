@@ -274,7 +274,7 @@ def _popup_item(ls: MercuryServer, cursor: Cursor, suggestion: Suggestion) -> ty
 
 @server.command(ACCEPT_COMMAND)
 def accept(ls: MercuryServer, item_id: str) -> None:
-    ls.service.stats.record_accept(item_id)
+    ls.service.accepted(item_id)
 
 
 @server.feature(STATS_METHOD)

@@ -20,6 +20,7 @@ from mercury.denoiser.service import serve
 SLOW_MARKER = "slow = "
 ANSWERS = {
     "def add(a, b):\n    return ": "a + b",
+    "def add(a, b):\n    return a + b\n": "print(add(1, 2))",
     "print(": '"hello")',
     "greeting = ": '"hello, world"',
     "total = ": "price * quantity",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from mercury.denoiser.api import never_cancelled
 from mercury.lsp.completion import CompletionService
 from mercury.lsp.context import read_cursor
 from mercury.lsp.engines import InProcessEngine
@@ -107,4 +108,55 @@ async def test_the_request_holds_the_configured_context_beyond_the_models_window
     prose = "".join(f"    Line {i} of the explanation.\n" for i in range(40))
     await completions.complete(at_end(f'def f():\n    """Summary.\n\n{prose}    '), automatic=False)
     assert engine.requests[-1].prefix.startswith('def f():\n    """Summary.')
+    await completions.close()
+
+
+ACCEPTED = {"total = ": "price * quantity", "total = price * quantity\n": "print(total)"}
+
+
+async def test_after_an_accept_the_line_below_is_answered_from_a_prefetch():
+    engine = FakeEngine(ACCEPTED)
+    completions = await service(engine)
+    shown = await completions.complete(at_end("total = "), automatic=False)
+    completions.accepted(shown.item_id)
+    # The client asks again at the end of the accepted line: it goes first, the prefetch after it.
+    await completions.complete(at_end("total = price * quantity"), automatic=False)
+    below = await completions.complete(at_end("total = price * quantity\n"), automatic=False)
+    assert below.edit.text == "print(total)"
+    assert [r.prefix for r in engine.requests].count("total = price * quantity\n") == 1
+    assert completions.stats.counts["prefetches"] == completions.stats.counts["prefetch_hits"] == 1
+    await completions.close()
+
+
+async def test_a_request_elsewhere_cancels_the_prefetch():
+    class SlowBelow(FakeEngine):
+        def complete(self, request, cancelled=never_cancelled):
+            if request.prefix.endswith("quantity\n"):
+                return self._slow(cancelled)
+            return super().complete(request, cancelled)
+
+    engine = SlowBelow(ACCEPTED | {"greeting = ": "'hi'"})
+    completions = await service(engine)
+    shown = await completions.complete(at_end("total = "), automatic=False)
+    completions.accepted(shown.item_id)
+    await asyncio.get_running_loop().run_in_executor(None, engine.slow_started.wait)
+    elsewhere = await completions.complete(at_end("total = price * quantity\ngreeting = "), automatic=False)
+    assert elsewhere.edit.text == "'hi'"
+    assert engine.cancelled_jobs == 1
+    assert completions.stats.counts["prefetch_hits"] == 0
+    await completions.close()
+
+
+@pytest.mark.parametrize(("prefetch", "source"), [(False, "total = "), (True, "(total = )")])
+async def test_no_prefetch_when_turned_off_or_when_the_line_goes_on(prefetch: bool, source: str):
+    engine = FakeEngine(ACCEPTED)
+    completions = await service(engine)
+    completions.config = type(completions.config)(prefetch=prefetch)
+    column = source.index("= ") + 2
+    cursor = read_cursor(source, 0, column, "utf-32", uri="file:///a.py", language_id="python")
+    shown = await completions.complete(cursor, automatic=False)
+    completions.accepted(shown.item_id)
+    await asyncio.sleep(0.05)
+    assert len(engine.requests) == 1 and completions.stats.counts["prefetches"] == 0
+    assert completions.stats.counts["accepted"] == 1
     await completions.close()

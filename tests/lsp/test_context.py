@@ -12,6 +12,7 @@ from mercury.lsp.context import (
     detect_indent,
     indent_padding,
     language_of,
+    next_line,
     prefix_start,
     read_cursor,
     suffix_end,
@@ -169,3 +170,25 @@ def test_build_request():
 def test_indent_padding_finishes_a_half_typed_indentation(source, padding):
     lines = source.split("\n")
     assert indent_padding(cursor(source, len(lines) - 1, len(lines[-1]), "utf-32")) == padding
+
+
+def test_next_line_is_the_empty_line_enter_makes_after_the_accepted_text():
+    source = "def f(x):\n    y = \n    return y\n"
+    accepted = "x * 2"
+    below = next_line(cursor(source, 1, 8), accepted)
+    document = source[: len("def f(x):\n    y = ")] + accepted + "\n" + source[len("def f(x):\n    y = ") :]
+    assert below == cursor(document, 2, 0)
+    assert (below.line_prefix, below.line_suffix, below.next_lines[0]) == ("", "", "    return y")
+
+
+def test_next_line_after_a_multi_line_suggestion_keeps_the_documents_line_breaks():
+    source = "def f(x):\r\n\r\nprint(f(1))\r\n"
+    accepted = "    y = x * 2\r\n    return y"
+    below = next_line(cursor(source, 1, 0), accepted)
+    assert below == cursor("def f(x):\r\n" + accepted + "\r\n\r\nprint(f(1))\r\n", 3, 0)
+
+
+def test_next_line_replaces_auto_closed_brackets_and_needs_the_rest_of_the_line_done():
+    c = cursor("print()\n", 0, 6)
+    assert next_line(c, '"hi")', replaced=1).before == 'print("hi")\n'
+    assert next_line(c, '"hi"') is None  # the ")" is still right of the cursor: no Enter here

@@ -170,6 +170,20 @@ async def test_accept_command_and_stats(client: LanguageClient):
     assert kinds[0] == "WorkDoneProgressBegin" and kinds[-1] == "WorkDoneProgressEnd"
 
 
+async def test_enter_after_an_accept_is_answered_from_the_prefetch(client: LanguageClient):
+    open_doc(client, URI, "def add(a, b):\n    return \n")
+    (item,) = (await inline(client, URI, 1, 11)).items
+    insert(client, URI, 2, 1, 11, item.insert_text)  # the client applies the item, then runs its command
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=item.command.command, arguments=item.command.arguments)
+    )
+    insert(client, URI, 3, 1, 16, "\n")  # Enter
+    (below,) = (await inline(client, URI, 2, 0)).items
+    assert below.insert_text == "print(add(1, 2))"
+    counts = (await stats(client))["counts"]
+    assert counts["engine_calls"] == counts["prefetches"] == counts["prefetch_hits"] == 1
+
+
 async def test_completion_fallback_without_inline_support():
     async with lsp_session(FAKE_SERVER, caps=capabilities(inline=False)) as client:
         open_doc(client, URI, "def add(a, b):\n    return \n")

@@ -126,6 +126,26 @@ async def test_typing_through_a_suggestion_is_answered_from_the_cache():
         assert counts["engine_calls"] == calls and counts["typed_through"] == 1
 
 
+async def test_enter_after_an_accept_is_answered_from_the_prefetch():
+    def at_cursor(here, item):
+        return item.range.start == here == item.range.end and item.insert_text.isascii()
+
+    async with lsp_session(SERVER) as client:
+        uri, here, item = await find_suggestion(client, at_cursor)
+        insert(client, uri, 2, here.line, here.character, item.insert_text)
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=item.command.command, arguments=item.command.arguments)
+        )
+        lines = item.insert_text.split("\n")
+        end = (here.character if len(lines) == 1 else 0) + len(lines[-1])
+        insert(client, uri, 3, here.line + len(lines) - 1, end, "\n")  # Enter
+        calls = (await stats(client))["counts"]["engine_calls"]
+        await inline(client, uri, here.line + len(lines), 0)
+        counts = (await stats(client))["counts"]
+        assert counts["prefetch_hits"] == counts["prefetches"] == 1
+        assert counts["engine_calls"] == calls  # the model was not asked again
+
+
 async def test_completion_fallback_for_clients_without_inline_support():
     async with lsp_session(SERVER, caps=capabilities(inline=False)) as client:
         for index, text in enumerate(PROMPTS):
