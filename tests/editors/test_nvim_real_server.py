@@ -3,8 +3,9 @@
 `test_coder_mini` is the product as a user gets it (`mercury-lsp --model coder-mini`); it is skipped,
 saying why, only while the server or the shipped model is missing. `test_tiny_model` runs the same
 path on the tiny model that tests/conftest.py trains, so the real server is exercised before
-coder-mini ships. Model outputs are not fixed: the check is that ghost text appears while typing and
-that accepting inserts exactly what was shown.
+coder-mini ships. Model outputs are not fixed: the check is that ghost text appears while typing,
+that accepting inserts exactly what was shown, and that the accept reaches the server, which then
+completes the line below ahead of Enter (its prefetch).
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ if not client then return false end
 local answer = client:request_sync('mercury/stats', {}, 5000, 0)
 local state = vim.tbl_get(answer or {}, 'result', 'engine', 'state')
 return (state == 'ready' or state == 'failed') and state or false
+"""
+SERVER_COUNT = """
+local client = require('mercury.server').client(0)
+local answer = client and client:request_sync('mercury/stats', {}, 5000, 0)
+return vim.tbl_get(answer or {}, 'result', 'counts', ...) or 0
 """
 
 
@@ -78,6 +84,9 @@ def type_and_accept(nvim: Nvim, tmp_path: Path, server_cmd: list[str]) -> None:
         accepted = [cut + key + ghost["inline"], *ghost["lines"]]
         expected = before[: line_nr - 1] + accepted + before[line_nr:]
         nvim.wait_until(lambda: nvim.lines() == expected, f"the accepted text {accepted!r}")  # noqa: B023
+        assert nvim.lua(SERVER_COUNT, "accepted") == 1
+        if not ghost["lines"]:  # the accepted text ends its line: the server completes the next one
+            nvim.wait_until(lambda: nvim.lua(SERVER_COUNT, "prefetches") >= 1, "the prefetch", timeout=30)
         return
     pytest.fail(
         f"no ghost text appeared at any of {len(CONTEXTS)} places; status: "
