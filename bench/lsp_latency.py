@@ -49,7 +49,8 @@ async def start(model: str, threads: int, options: dict):
     return client
 
 
-async def request(client, uri: str, text_before: str) -> tuple[float, str]:
+async def ask(client, uri: str, text_before: str) -> tuple[float, types.InlineCompletionItem | None]:
+    """An inline completion at the end of `text_before`: (ms, the first item or None)."""
     params = types.InlineCompletionParams(
         text_document=types.TextDocumentIdentifier(uri=uri),
         position=position(text_before),
@@ -59,7 +60,12 @@ async def request(client, uri: str, text_before: str) -> tuple[float, str]:
     result = await client.text_document_inline_completion_async(params)
     elapsed = (time.perf_counter() - t0) * 1000
     items = result.items if isinstance(result, types.InlineCompletionList) else (result or [])
-    return elapsed, (items[0].insert_text if items else "")
+    return elapsed, (items[0] if items else None)
+
+
+async def request(client, uri: str, text_before: str) -> tuple[float, str]:
+    elapsed, item = await ask(client, uri, text_before)
+    return elapsed, (item.insert_text if item is not None else "")
 
 
 def open_doc(client, uri: str, text: str) -> None:

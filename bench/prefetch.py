@@ -7,10 +7,11 @@ suggestion; when it ends the line, it does what an editor and its user do next:
   think   - wait --think-ms (the user reads the suggestion and reaches for Enter);
   enter   - type a line break and ask for the suggestion on the new, empty line: the latency measured.
 The same tasks run through two servers, one with `prefetch` on (the default) and one with it off, one
-after the other. Requests use triggerKind Invoked, so no debounce delay is in the figures. Reported per
-mode: p50/p95 of both requests, the share of Enter answered from a prefetch, and the server's work.
+after the other, --runs times. Requests use triggerKind Invoked, so no debounce delay is in the
+figures. Reported per mode: p50/p95 of both requests, the share of Enter answered from a prefetch, and
+the server's work; with several runs, the medians over the runs.
 
-    python bench/prefetch.py --model coder-mini --tasks 40 --out docs/bench/prefetch.json
+    python bench/prefetch.py --model coder-mini --tasks 40 --runs 4 --out docs/bench/prefetch.json
 """
 
 from __future__ import annotations
@@ -18,29 +19,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import sys
-import time
 from pathlib import Path
 
-from lsp_latency import OPTIONS, open_doc, position, server_counts, start, summary, type_char
+from lsp_latency import OPTIONS, ask, open_doc, position, server_counts, start, summary, type_char
 from lsprotocol import types
 
 from mercury.eval_tasks import heldout_tasks, load_heldout
 
 COUNTS = ("engine_calls", "prefetches", "prefetch_hits", "forward_passes")
-
-
-async def ask(client, uri: str, before: str) -> tuple[float, types.InlineCompletionItem | None]:
-    params = types.InlineCompletionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        position=position(before),
-        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
-    )
-    t0 = time.perf_counter()
-    result = await client.text_document_inline_completion_async(params)
-    elapsed = (time.perf_counter() - t0) * 1000
-    items = result.items if isinstance(result, types.InlineCompletionList) else (result or [])
-    return elapsed, (items[0] if items else None)
 
 
 def still_to_insert(before: str, item: types.InlineCompletionItem) -> str | None:
@@ -100,27 +88,52 @@ async def bench_mode(model: str, tasks, threads: int, prefetch: bool, think_s: f
     }
 
 
+def medians(runs: list[dict]) -> dict:
+    """Per mode, the median over runs of each figure the table shows."""
+    figures = {}
+    for mode in ("prefetch", "no_prefetch"):
+        rows = [run[mode] for run in runs]
+        latency = {
+            f"{part}_{k}": statistics.median(r[part][k] for r in rows)
+            for part in ("enter", "same_line")
+            for k in ("p50_ms", "p95_ms")
+        }
+        figures[mode] = {
+            **latency,
+            "prefetched": statistics.median(r["prefetched"] for r in rows),
+            "empty": statistics.median(r["enter"]["empty"] for r in rows),
+            "n": rows[0]["enter"]["n"],
+            **{key: statistics.median(r["work"][key] for r in rows) for key in COUNTS},
+        }
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="coder-mini")
     p.add_argument("--tasks", type=int, default=40, help="held-out single-line tasks tried")
+    p.add_argument("--runs", type=int, default=1, help="runs of both modes, reported as medians")
     p.add_argument("--think-ms", type=int, default=300, help="pause between the accept and Enter")
     p.add_argument("--threads", type=int, default=2, help="the server's compute threads")
     p.add_argument("--corpus", default="/work/data/corpus")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     tasks = heldout_tasks(load_heldout(Path(args.corpus)), "single-line", args.tasks, seed=7)
-    report = {"command": " ".join(sys.argv), "think_ms": args.think_ms}
-    for prefetch in (True, False):
-        mode = "prefetch" if prefetch else "no_prefetch"
-        r = report[mode] = asyncio.run(
-            bench_mode(args.model, tasks, args.threads, prefetch, args.think_ms / 1000)
-        )
+    runs = []
+    for _ in range(args.runs):
+        run = {}
+        for prefetch in (True, False):
+            mode = "prefetch" if prefetch else "no_prefetch"
+            think = args.think_ms / 1000
+            run[mode] = asyncio.run(bench_mode(args.model, tasks, args.threads, prefetch, think))
+        runs.append(run)
+    report = {"command": " ".join(sys.argv), "think_ms": args.think_ms, "runs": runs, "median": medians(runs)}
+    for mode, r in report["median"].items():
         print(
-            f"{mode:<12} n={r['enter']['n']:<3} Enter p50={r['enter'].get('p50_ms')} ms "
-            f"p95={r['enter'].get('p95_ms')} ms  empty={r['enter'].get('empty')}  "
-            f"from a prefetch={r['prefetched']}  same line p50={r['same_line'].get('p50_ms')} ms "
-            f"p95={r['same_line'].get('p95_ms')} ms  work={r['work']}"
+            f"{mode:<12} n={r['n']:<3} Enter p50={r['enter_p50_ms']:.1f} ms p95={r['enter_p95_ms']:.1f} ms  "
+            f"empty={r['empty']}  from a prefetch={r['prefetched']}  "
+            f"same line p50={r['same_line_p50_ms']:.1f} ms p95={r['same_line_p95_ms']:.1f} ms  "
+            f"engine calls={r['engine_calls']} forward passes={r['forward_passes']}"
         )
     if args.out:
         args.out.write_text(json.dumps(report, indent=1) + "\n")

@@ -48,6 +48,10 @@ speed() {
   $py bench/engine_speed.py memory --model "$diffusion" --tasks "$limit" --threads 1 \
     --out $out/memory.json >$out/memory.log 2>&1
   $py bench/debounce.py --model "$diffusion" --lines 12 --out $out/debounce.json >$out/debounce.log 2>&1
+  $py bench/prefetch.py --model "$diffusion" --tasks 40 --runs 4 --threads 1 \
+    --out $out/prefetch.json >$out/prefetch.log 2>&1
+  $py bench/prefetch.py --model "$baseline" --tasks 40 --runs 2 --threads 1 \
+    --out $out/prefetch_ar.json >$out/prefetch_ar.log 2>&1
   $py bench/load.py --model "$diffusion" --editors 8 --rate 10 --seconds 60 --threads 1 \
     --out $out/load.json >$out/load.log 2>&1
 }
