@@ -32,9 +32,10 @@ from .stats import Stats
 
 log = logging.getLogger(__name__)
 CACHE_QUANTUM = 4096  # characters
-# Clients ask again at once after an accept, at the end of the accepted line; a prefetch that waits
-# this long lets that request have the engine to itself instead of waiting for the prefetch's first step.
-PREFETCH_DELAY_S = 0.05
+# A prefetch waits this long before it starts: after an accept, for the client's request at the end of
+# the accepted line, which would otherwise wait for the prefetch's first step; after that request, for
+# its answer to go out before the prefetch's steps take the CPU (BENCHMARKS.md, section 4).
+PREFETCH_DELAY_S = 0.02
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,7 +136,7 @@ class CompletionService:
         ahead = self._prefetch_ahead(cursor)
         result = await self._run_engine(cursor, automatic)
         if ahead is not None and cursor.uri not in self._inflight:
-            self._start_prefetch(ahead)
+            self._start_prefetch(ahead, PREFETCH_DELAY_S)
         if result is None:
             return None
         request, outcome = result
