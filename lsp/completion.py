@@ -5,9 +5,10 @@ latency in it happens here. A newer request for a document cancels the older one
 CancelToken, which reaches the denoising loop (in process or in the daemon) between steps.
 
 When a suggestion is accepted, the line below it is completed ahead of time (a prefetch) and
-cached, so that Enter finds its suggestion waiting. A prefetch yields to real requests: a request
-for its own state waits for it; one on the way there (the client asks again at the end of the
-accepted line) goes first and the prefetch starts over after it; any other cancels it.
+cached, so that Enter finds its suggestion waiting. A prefetch yields to real requests: it waits
+for those in flight; a request for its own state waits for it; one on the way there (the client
+asks again at the end of the accepted line) goes first and the prefetch starts over after it; any
+other cancels it.
 """
 
 from __future__ import annotations
@@ -46,13 +47,14 @@ class Suggestion:
     item_id: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class _Prefetch:
     """A completion of the state after an accept and Enter, running ahead of the request for it."""
 
     cursor: Cursor
-    token: CancelToken
-    task: asyncio.Future
+    token: CancelToken = dataclasses.field(default_factory=CancelToken)
+    task: asyncio.Future | None = None
+    at_engine: bool = False  # past its wait for the requests in flight
 
 
 class CompletionService:
@@ -157,7 +159,8 @@ class CompletionService:
             await self.start(lambda _message: None)
             request = self._request(cursor)
             for prefetch in self._prefetches.values():
-                prefetch.token.cancel()  # what the user waits for goes first
+                if prefetch.at_engine:
+                    prefetch.token.cancel()  # what the user waits for goes first
             outcome = await self.engine.complete(request, token)
         except asyncio.CancelledError:
             token.cancel()
@@ -196,18 +199,27 @@ class CompletionService:
             self._start_prefetch(target, PREFETCH_DELAY_S)
 
     def _start_prefetch(self, target: Cursor, delay: float = 0.0) -> None:
+        older = self._prefetches.get(target.uri)
+        if older is not None and older.cursor is target and not older.token.cancelled():
+            return  # still waiting for its turn
         if self.cache.lookup(target.uri, *self._cache_window(target)) is not None:
             return
-        if (older := self._prefetches.pop(target.uri, None)) is not None:
+        if older is not None:
             older.token.cancel()
-        token = CancelToken()
-        task = asyncio.ensure_future(self._prefetch(target, token, delay))
-        self._prefetches[target.uri] = _Prefetch(target, token, task)
+        prefetch = self._prefetches[target.uri] = _Prefetch(target)
+        prefetch.task = asyncio.ensure_future(self._prefetch(prefetch, delay))
 
-    async def _prefetch(self, cursor: Cursor, token: CancelToken, delay: float) -> None:
+    async def _prefetch(self, prefetch: _Prefetch, delay: float) -> None:
+        cursor, token = prefetch.cursor, prefetch.token
         try:
             if not await token.sleep(delay):
                 return
+            # Requests in flight go first; the shared engine would also drop one for this document as
+            # stale the moment the prefetch, a newer state of it, arrived.
+            while self._inflight:
+                if not await token.sleep(PREFETCH_DELAY_S):
+                    return
+            prefetch.at_engine = True
             request = self._request(cursor)
             outcome = await self.engine.complete(request, token)
         except Exception as exc:  # a guess that failed costs nothing: the request will ask again

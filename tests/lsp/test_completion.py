@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import tempfile
 
 import pytest
 from mercury.denoiser.api import never_cancelled
+from mercury.denoiser.rpc import Address
 from mercury.lsp.completion import CompletionService
 from mercury.lsp.context import read_cursor
 from mercury.lsp.engines import InProcessEngine
+from mercury.lsp.remote import RemoteEngine
 
-from .fakes import SLOW_MARKER, FakeEngine
+from .fakes import SLOW_MARKER, FakeEngine, daemon
 
 pytestmark = pytest.mark.asyncio
 
@@ -160,3 +165,28 @@ async def test_no_prefetch_when_turned_off_or_when_the_line_goes_on(prefetch: bo
     assert len(engine.requests) == 1 and completions.stats.counts["prefetches"] == 0
     assert completions.stats.counts["accepted"] == 1
     await completions.close()
+
+
+async def test_a_prefetch_waits_for_the_request_in_flight_and_never_makes_it_stale():
+    """The shared engine drops a document's older request when a newer one for it arrives: a prefetch
+    sent while the user's request is in flight would have cancelled that request."""
+    engine = FakeEngine(ACCEPTED)
+    folder = tempfile.mkdtemp(prefix="mercury-test-", dir="/tmp")  # unix socket paths must stay short
+    address = Address(path=os.path.join(folder, "engine.sock"))
+    async with daemon(engine, address):
+        completions = CompletionService(RemoteEngine(address))
+        await completions.start(lambda message: None)
+        shown = await completions.complete(at_end("total = "), automatic=False)
+        slow = asyncio.ensure_future(completions.complete(at_end(f"x = 1\n{SLOW_MARKER}"), automatic=False))
+        await asyncio.get_running_loop().run_in_executor(None, engine.slow_started.wait)
+        completions.accepted(shown.item_id)
+        await asyncio.sleep(0.2)
+        assert not slow.done() and engine.cancelled_jobs == 0
+        assert all(not r.prefix.endswith("quantity\n") for r in engine.requests)
+        slow.cancel()  # the user's request is over: now the prefetch runs
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        below = await completions.complete(at_end("total = price * quantity\n"), automatic=False)
+        assert below.edit.text == "print(total)" and completions.stats.counts["prefetch_hits"] == 1
+        await completions.close()
+    shutil.rmtree(folder, ignore_errors=True)
