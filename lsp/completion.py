@@ -4,11 +4,11 @@ The handlers in server.py build a Cursor and call `CompletionService.complete`; 
 latency in it happens here. A newer request for a document cancels the older one through its
 CancelToken, which reaches the denoising loop (in process or in the daemon) between steps.
 
-When a suggestion is accepted, the line below it is completed ahead of time (a prefetch) and
-cached, so that Enter finds its suggestion waiting. A prefetch yields to real requests: it waits
-for those in flight; a request for its own state waits for it; one on the way there (the client
-asks again at the end of the accepted line) goes first and the prefetch starts over after it; any
-other cancels it.
+When a suggestion is accepted, or typed to its end, the line below it is completed ahead of time
+(a prefetch) and cached, so that Enter finds its suggestion waiting. A prefetch yields to real
+requests: it waits for those in flight; a request for its own state waits for it; one on the way
+there (the client asks again at the end of the accepted line) goes first and the prefetch starts
+over after it; any other cancels it.
 """
 
 from __future__ import annotations
@@ -128,6 +128,8 @@ class CompletionService:
             return None
         before, after = self._cache_window(cursor)
         hit = self.cache.lookup(cursor.uri, before, after)
+        if hit is None:
+            self._typed_to_the_end(cursor)
         if hit is None and await self._prefetched(cursor):
             hit = self.cache.lookup(cursor.uri, before, after)
         if hit is not None:
@@ -196,6 +198,18 @@ class CompletionService:
             return  # a newer suggestion was shown since: the accepted one is not where the cursor is
         _, cursor, edit = self._offers.pop(uri)
         if (target := next_line(cursor, edit.text, edit.replace)) is not None:
+            self._start_prefetch(target, PREFETCH_DELAY_S)
+
+    def _typed_to_the_end(self, cursor: Cursor) -> None:
+        """A suggestion typed through to its last character was as good as accepted: prefetch below it."""
+        offer = self._offers.get(cursor.uri)
+        if offer is None or not self.config.prefetch:
+            return
+        _, shown, edit = offer
+        if edit.replace or cursor.after != shown.after or cursor.before != shown.before + edit.text:
+            return
+        del self._offers[cursor.uri]
+        if (target := next_line(shown, edit.text)) is not None:
             self._start_prefetch(target, PREFETCH_DELAY_S)
 
     def _start_prefetch(self, target: Cursor, delay: float = 0.0) -> None:

@@ -133,6 +133,19 @@ async def test_after_an_accept_the_line_below_is_answered_from_a_prefetch():
     await completions.close()
 
 
+async def test_typing_a_suggestion_to_its_end_prefetches_like_an_accept():
+    engine = FakeEngine(ACCEPTED)
+    completions = await service(engine)
+    await completions.complete(at_end("total = "), automatic=False)
+    for typed in ("p", "pr", "price * quantit"):  # answered from the cache, each a shorter rest
+        assert (await completions.complete(at_end("total = " + typed), automatic=False)) is not None
+    await completions.complete(at_end("total = price * quantity"), automatic=False)  # the last key
+    below = await completions.complete(at_end("total = price * quantity\n"), automatic=False)
+    assert below.edit.text == "print(total)" and completions.stats.counts["prefetch_hits"] == 1
+    assert completions.stats.counts["accepted"] == 0  # typed, not accepted
+    await completions.close()
+
+
 async def test_a_request_elsewhere_cancels_the_prefetch():
     class SlowBelow(FakeEngine):
         def complete(self, request, cancelled=never_cancelled):
