@@ -79,6 +79,17 @@ def test_every_request_gets_an_answer(server: StdioServer, message: dict):
     assert server.alive()
 
 
+@pytest.mark.parametrize("arguments", [[], [None], [[1]], [{"id": "m1"}], ["m1", "m2"], "m1", None])
+def test_an_accept_with_bad_arguments_is_answered(server: StdioServer, arguments):
+    """The accept command starts work (a prefetch); what a client sends with it must not break that."""
+    message = {"jsonrpc": "2.0", "id": f"accept-{next(_ids)}", "method": "workspace/executeCommand"}
+    message["params"] = {"command": "mercury.accept", "arguments": arguments}
+    server.send(message)
+    answer = server.wait_response(message["id"])
+    assert ("result" in answer) != ("error" in answer)
+    assert server.alive()
+
+
 @fuzz(60)
 @given(
     garbage=st.one_of(
