@@ -206,7 +206,9 @@ class CompletionService:
         if offer is None or not self.config.prefetch:
             return
         _, shown, edit = offer
-        if edit.replace or cursor.after != shown.after or cursor.before != shown.before + edit.text:
+        typed = cursor.before[len(shown.before) :]  # the tail only: no copy of a large document
+        same_place = cursor.before.startswith(shown.before) and cursor.after == shown.after
+        if edit.replace or typed != edit.text or not same_place:
             return
         del self._offers[cursor.uri]
         if (target := next_line(shown, edit.text)) is not None:
