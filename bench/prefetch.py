@@ -3,7 +3,7 @@
 For each held-out single-line task a client opens the document at the task's cursor and asks for a
 suggestion; when it ends the line, it does what an editor and its user do next:
   accept  - apply the item, run its command (`mercury.accept`), and ask again at the end of the line,
-            as VS Code and the Neovim plugin do after an edit;
+            as an editor does after an edit that leaves the cursor there;
   think   - wait --think-ms (the user reads the suggestion and reaches for Enter);
   enter   - type a line break and ask for the suggestion on the new, empty line: the latency measured.
 The same tasks run through two servers, one with `prefetch` on (the default) and one with it off, one
