@@ -36,6 +36,7 @@ def test_vscode_forwards_known_settings() -> None:
         "languages": default["mercury.languages"],
         "multiline": default["mercury.multiline"],
         "debounce": {"mode": default["mercury.debounce.mode"], "ms": default["mercury.debounce.ms"]},
+        "prefetch": default["mercury.prefetch"],
     }
     assert_understood(forwarded)
     assert_understood({"mercury": forwarded})  # as workspace/didChangeConfiguration carries it

@@ -14,7 +14,7 @@ import { documentSelector, serverCommand, serverSettings, Settings } from './set
 import { WorkDoneValue } from './status';
 
 export interface ClientHooks {
-  /** The current settings (they change without a restart for enable, multiline and debounce). */
+  /** The current settings (they change without a restart for enable, multiline, debounce and prefetch). */
   settings: () => Settings;
   onLatency: (ms: number) => void;
   onProgress: (value: WorkDoneValue) => void;

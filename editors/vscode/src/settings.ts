@@ -24,6 +24,8 @@ export interface Settings {
   debounceMode: DebounceMode;
   /** The fixed wait, in milliseconds (also the adaptive mode's starting point). */
   debounceMs: number;
+  /** Complete the line below an accepted suggestion before Enter is pressed. */
+  prefetch: boolean;
 }
 
 export const DEFAULTS: Readonly<Settings> = Object.freeze({
@@ -36,6 +38,7 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   multiline: 'auto',
   debounceMode: 'adaptive',
   debounceMs: 120,
+  prefetch: true,
 });
 
 /** Where each setting lives under the `mercury.` section of the VS Code configuration. */
@@ -48,6 +51,7 @@ export const KEYS: Readonly<Record<keyof Settings, string>> = Object.freeze({
   multiline: 'multiline',
   debounceMode: 'debounce.mode',
   debounceMs: 'debounce.ms',
+  prefetch: 'prefetch',
 });
 
 type Check = (value: unknown) => string | undefined;
@@ -56,8 +60,10 @@ const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every(
 const oneOf = (choices: readonly string[]): Check => (v) =>
   typeof v === 'string' && choices.includes(v) ? undefined : `must be one of ${choices.join(', ')}`;
 
+const isBoolean: Check = (v) => (typeof v === 'boolean' ? undefined : 'must be true or false');
+
 const CHECKS: Readonly<Record<keyof Settings, Check>> = {
-  enable: (v) => (typeof v === 'boolean' ? undefined : 'must be true or false'),
+  enable: isBoolean,
   model: (v) => (typeof v === 'string' ? undefined : 'must be a model name or folder'),
   command: (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'must name an executable'),
   args: (v) => (isStringList(v) ? undefined : 'must be a list of strings'),
@@ -68,6 +74,7 @@ const CHECKS: Readonly<Record<keyof Settings, Check>> = {
     typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 5000
       ? undefined
       : 'must be a whole number from 0 to 5000',
+  prefetch: isBoolean,
 };
 
 export interface ReadResult {
@@ -134,6 +141,7 @@ export function serverSettings(s: Settings): Record<string, unknown> {
     languages: [...s.languages],
     multiline: s.multiline,
     debounce: { mode: s.debounceMode, ms: s.debounceMs },
+    prefetch: s.prefetch,
   };
 }
 

@@ -18,6 +18,7 @@ describe('readSettings', () => {
     const { settings, problems } = readSettings(fromObject({
       'server.command': '/venv/bin/mercury-lsp', 'server.args': ['--log-file', '/tmp/m.log'], model: '/models/mine',
       languages: ['python'], multiline: 'never', 'debounce.mode': 'fixed', 'debounce.ms': 0, enable: false,
+      prefetch: false,
     }));
     assert.deepEqual(problems, []);
     assert.equal(settings.command, '/venv/bin/mercury-lsp');
@@ -26,19 +27,22 @@ describe('readSettings', () => {
     assert.equal(settings.debounceMode, 'fixed');
     assert.equal(settings.debounceMs, 0);
     assert.equal(settings.enable, false);
+    assert.equal(settings.prefetch, false);
   });
 
   it('keeps the default for each bad value and names the setting', () => {
     const { settings, problems } = readSettings(fromObject({
       'debounce.ms': -1, multiline: 'sometimes', languages: [], 'server.args': '--x', 'server.command': ' ',
+      prefetch: 'yes',
     }));
     assert.equal(settings.debounceMs, DEFAULTS.debounceMs);
     assert.equal(settings.multiline, 'auto');
     assert.deepEqual(settings.languages, DEFAULTS.languages);
     assert.deepEqual(settings.args, []);
     assert.equal(settings.command, 'mercury-lsp');
-    assert.equal(problems.length, 5);
-    for (const key of ['debounce.ms', 'multiline', 'languages', 'server.args', 'server.command']) {
+    assert.equal(settings.prefetch, true);
+    assert.equal(problems.length, 6);
+    for (const key of ['debounce.ms', 'multiline', 'languages', 'server.args', 'server.command', 'prefetch']) {
       assert.ok(problems.some((p) => p.startsWith(`mercury.${key} `)), key);
     }
   });
@@ -97,6 +101,7 @@ describe('serverSettings', () => {
   it("uses the server's keys and leaves out editor-only settings", () => {
     assert.deepEqual(serverSettings(DEFAULTS), {
       enable: true, languages: [...DEFAULTS.languages], multiline: 'auto', debounce: { mode: 'adaptive', ms: 120 },
+      prefetch: true,
     });
   });
 });
@@ -106,6 +111,6 @@ describe('restartNeeded', () => {
     assert.equal(restartNeeded(DEFAULTS, { ...DEFAULTS, model: 'coder-small' }), true);
     assert.equal(restartNeeded(DEFAULTS, { ...DEFAULTS, args: ['--threads', '2'] }), true);
     assert.equal(restartNeeded(DEFAULTS, { ...DEFAULTS, languages: ['python'] }), true);
-    assert.equal(restartNeeded(DEFAULTS, { ...DEFAULTS, enable: false, multiline: 'never', debounceMs: 10 }), false);
+    assert.equal(restartNeeded(DEFAULTS, { ...DEFAULTS, enable: false, multiline: 'never', debounceMs: 10, prefetch: false }), false);
   });
 });
