@@ -44,6 +44,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from mercury.syntax.window import MULTILINE_QUOTES
 from tqdm import tqdm
 
 from mercury import evaluate, parsecheck
@@ -261,11 +262,20 @@ def references_table(engine, cfg: evaluate.EvalConfig, server_tokens: tuple[int,
 
 
 def quote_probes(task: FimTask) -> list[str]:
-    """Middles with a stray triple quote, built from the reference: a string that swallows what
-    follows unless something closes it."""
+    """Middles with a stray multi-line string delimiter (Python's triple quotes, Go's backtick),
+    built from the reference: a string that swallows what follows unless something closes it."""
+    quotes = MULTILINE_QUOTES.get(task.language, ())
+    if not quotes:
+        return []
+    first, last = quotes[0], quotes[-1]
     body = task.middle.lstrip()
     indent = task.middle[: len(task.middle) - len(body)]
-    return [indent + '"""' + body, task.middle + ' """', indent + '"""', task.middle + "\n" + indent + "'''x"]
+    return [
+        indent + first + body,
+        task.middle + " " + first,
+        indent + first,
+        task.middle + "\n" + indent + last + "x",
+    ]
 
 
 def quote_probe_table(engine, cfg: evaluate.EvalConfig) -> str:

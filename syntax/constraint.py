@@ -55,12 +55,13 @@ from .errors import (
 from .languages import language_for, parse
 from .window import (
     BLOCK_COMMENTS,
-    PYTHON_TRIPLE_QUOTES,
+    MULTILINE_QUOTES,
     CharMap,
     WindowConfig,
     cut_window,
     docstring_place,
     encode,
+    prose_line,
 )
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ class SyntaxConstraint:
         # The window stops short of the file's end: a string the middle opens may close past it.
         self._suffix_goes_on = suffix_cut or len(cut.suffix) < len(suffix)
         self._file_start = not prefix_cut and len(cut.prefix) == len(prefix)  # the window starts the file
-        self._prose_line: int | None = None  # byte where a docstring's prose goes on (-1: none)
+        self._prose_line: int | None = None  # byte where a string's prose goes on (-1: none)
         self._calls = CallChecker(prefix, suffix) if language == "python" else None
         self._in_literal: bool | None = None
         self._clock, self._spent, self._checks = clock, 0.0, 0
@@ -296,43 +297,69 @@ class SyntaxConstraint:
     def _complete_view(self, middle: str) -> _View:
         """The view a finished draft is checked in.
 
-        A middle that opens a docstring whose text runs on past the window (the first line of a
-        long docstring, `    \"\"\"Serialize ``obj`` ...`) leaves the string open to the window's
-        end, and even the right line was refused. Its quote is then closed after the window for
-        the parse, but only where the window's suffix does not parse as code without the middle
-        (it is the docstring's prose) and the file goes on past the window: a quote opened
-        before code, or one the file never closes, stays an error.
+        A middle that opens a string whose text runs on past the window leaves that string open to
+        the window's end, and even the right answer was refused: the first line of a long Python
+        docstring (`    \"\"\"Serialize ``obj`` ...`), a Go command's raw-string `Long` field above its help
+        text. Its quote is then closed after the window for the parse, but only where the window's
+        suffix does not parse as code without the middle (it is the string's prose) and the file
+        goes on past the window: a quote opened before code, or one the file never closes, stays
+        an error.
         """
         quote = self._opened_quote(middle)
         if quote is None:
             return self._view(True)
         view = self._views.get(quote)
         if view is None:
-            view = self._views[quote] = self._make_view(self._suffix + b"\n" + encode(quote))
+            closing = "\n" + quote + self._open_brackets_closed()
+            view = self._views[quote] = self._make_view(self._suffix + encode(closing))
         return view
 
+    def _open_brackets_closed(self) -> str:
+        """Closers, on a line after the window, of the brackets the prefix leaves open, where the
+        window's end is cut inside them: the suffix is then a string's prose and closes none, and
+        the struct a Go command's help text sits in would make an error the middle is blamed for.
+        Python windows get theirs from `_outer_brackets`."""
+        if self.language == "python" or self._window.whole_end:
+            return ""
+        closers = "".join(brackets.PAIRS[b.kind] for b in reversed(self._view(True).prefix_open))
+        return "\n" + closers if closers else ""
+
     def _opened_quote(self, middle: str) -> str | None:
-        """The triple quote `middle` leaves open to the window's end, when it opens a docstring
-        whose prose goes on below the cursor (`docstring_place`) and that prose does not parse
-        as code without the middle."""
-        if self.language != "python" or not self._suffix_goes_on:
+        """The multi-line string delimiter (MULTILINE_QUOTES) `middle` leaves open to the window's
+        end, when the text it opens goes on below it as prose (`_prose_start`) that does not parse
+        as code without the middle. In Python the middle must open a docstring."""
+        quotes = MULTILINE_QUOTES.get(self.language, ())
+        quote = next((q for q in quotes if middle.count(q) % 2), None)
+        if quote is None or not self._suffix_goes_on:
             return None
-        quote = next((q for q in PYTHON_TRIPLE_QUOTES if middle.count(q) % 2), None)
-        if quote is None or not middle.lstrip().startswith(quote):
+        if self.language == "python" and not middle.lstrip().startswith(quote):
             return None
-        other = next(q for q in PYTHON_TRIPLE_QUOTES if q != quote)
-        if self._suffix.count(encode(quote)) % 2 or encode(other) in self._suffix:
+        others = [encode(q) for q in quotes if q != quote]
+        if self._suffix.count(encode(quote)) % 2 or any(q in self._suffix for q in others):
             return None  # the string closes in the window, or the text may be another string's
-        if self._prose_line is None:
-            cut = self._window
-            at = docstring_place(cut.prefix, cut.suffix, self._file_start)
-            self._prose_line = -1 if at is None else len(self._prefix) + len(encode(cut.suffix[:at]))
-        line = self._prose_line
+        line = self._prose_start()
         if line < 0:
             return None
+        # Not code: the baseline has an error on that line, or reads it inside an ERROR node (a Go
+        # parse puts the error on the struct literal above the prose, and makes the prose its child).
+        base = self._view(True)
         end = self._suffix.find(b"\n", line - len(self._prefix))
         stop = len(self._prefix) + (end if end >= 0 else len(self._suffix))
-        return quote if any(line <= start < stop for _, start, _ in self._view(True).base_keys) else None
+        if any(line <= start < stop for _, start, _ in base.base_keys) or _in_error(base.base_tree, line):
+            return quote
+        return None
+
+    def _prose_start(self) -> int:
+        """Byte where the prose of a string opened by the middle would go on (-1: none): below a
+        Python docstring's place (`docstring_place`), elsewhere the suffix's first line with text."""
+        if self._prose_line is None:
+            cut = self._window
+            if self.language == "python":
+                at = docstring_place(cut.prefix, cut.suffix, self._file_start)
+            else:
+                at = prose_line(cut.suffix, below_cursor=False, braces=True)
+            self._prose_line = -1 if at is None else len(self._prefix) + len(encode(cut.suffix[:at]))
+        return self._prose_line
 
     def _cursor_in_literal(self) -> bool:
         """True when the cursor is inside a string or comment.
@@ -467,6 +494,14 @@ def _enclosing(tree: Tree, cursor: int, wanted: Callable[[Node], bool]) -> Node 
             return node
         node = node.parent
     return None
+
+
+def _in_error(tree: Tree, at: int) -> bool:
+    """True when an ERROR node of `tree` contains byte `at`."""
+    node: Node | None = tree.root_node.descendant_for_byte_range(at, at)
+    while node is not None and node.type != "ERROR":
+        node = node.parent
+    return node is not None
 
 
 def _in_literal_node(tree: Tree, cursor: int) -> bool:

@@ -56,7 +56,7 @@ BLOCK_COMMENTS = frozenset({"c", "cpp", "java", "javascript", "typescript", "tsx
 # Delimiters of strings that span lines: Python and Java text blocks, Go raw strings (`` `...` ``,
 # long help texts in Go programs).
 PYTHON_TRIPLE_QUOTES = ('"""', "'''")
-_TRIPLES = {"python": PYTHON_TRIPLE_QUOTES, "java": ('"""',), "go": ("`",)}
+MULTILINE_QUOTES = {"python": PYTHON_TRIPLE_QUOTES, "java": ('"""',), "go": ("`",)}
 
 
 class _LiteralScan:
@@ -73,7 +73,7 @@ class _LiteralScan:
     def __init__(self, text: str, pos: int, comment: bool, odd: list[bool], language: str | None) -> None:
         self.text, self.pos = text, pos
         self.comments = language is None or language in BLOCK_COMMENTS
-        self.triples = _TRIPLES.get(language, ()) if language else PYTHON_TRIPLE_QUOTES
+        self.triples = MULTILINE_QUOTES.get(language, ()) if language else PYTHON_TRIPLE_QUOTES
         self.comment = comment and self.comments  # a `/*` before `pos` is still open
         self.opened_before = self.comment  # ... before the text (a suffix scan after the prefix's)
         self.odd = odd  # per triple delimiter: an odd number of them before `pos`
@@ -134,6 +134,15 @@ _PROSE = re.compile(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+")  # three plain words in a 
 _CODE_LINE = re.compile(
     r"[ \t]*(?:(?:import|from|def|class|if|for|while|try|with|return|raise)\b|@|#|\w+\s*=)"
 )
+# For brace languages, whose code lines are not Python's: what code has and prose rarely does
+# (braces, semicolons, assignments, a call's parenthesis, a comment or a keyword first), looked for
+# outside string literals, whose words are not the line's (`panic("internal error: mode has ...")`).
+_CODE_MARKS = re.compile(
+    r"[{};=]|\w\(|^\s*(?://|/\*|\*)"
+    r"|^\s*(?:var|const|type|func|return|if|else|for|while|do|switch|case|default|go|defer|break|continue|"
+    r"goto|let|mut|fn|pub|use|impl|match|package|import|public|private|protected|static|final|new)\b"
+)
+_STRING_LITERAL = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'')
 
 
 def starts_in_docstring(prefix: str, triples: tuple[str, ...]) -> str | None:
@@ -180,11 +189,18 @@ def docstring_place(prefix: str, suffix: str, file_start: bool) -> int | None:
     module_start = file_start and all(line.lstrip().startswith("#") for line in above)
     if not (header or module_start):
         return None
-    for match in re.finditer(r"\n([^\n]*)", suffix):
+    return prose_line(suffix, below_cursor=True)
+
+
+def prose_line(suffix: str, below_cursor: bool, braces: bool = False) -> int | None:
+    """Offset in `suffix` of its first line that holds text, when that line reads as prose (three
+    plain words in a row, no code statement; with `braces`, outside string literals and without
+    _CODE_MARKS), or None. The rest of the cursor's line counts unless `below_cursor`."""
+    for match in re.finditer(r"\n([^\n]*)" if below_cursor else r"(?:^|\n)([^\n]*)", suffix):
         if match.group(1).strip():
-            line = match.group(1)
+            line = _STRING_LITERAL.sub("", match.group(1)) if braces else match.group(1)
             prose = _PROSE.search(line) and not _CODE_LINE.match(line)
-            return match.start(1) if prose else None
+            return match.start(1) if prose and not (braces and _CODE_MARKS.search(line)) else None
     return None
 
 

@@ -203,6 +203,33 @@ def test_a_docstring_quote_before_code_or_at_the_files_end_stays_an_error() -> N
     assert not SyntaxConstraint("python", "def dump(obj, fp):\n", "\n" + PROSE).accepts('    """Serialize')
 
 
+GO_COMMAND = 'package modcmd\n\nimport "cmd/go/internal/base"\n\nvar cmdTidy = &base.Command{\n'
+GO_HELP = "".join(f"Tidy makes sure go.mod matches the source code, in paragraph {i}.\n" for i in range(50))
+
+
+def test_a_go_raw_string_whose_help_text_runs_past_the_window_is_accepted() -> None:
+    # `Long: \`` opens the command's help text; its closing backtick lies past the window, in
+    # the struct whose `}` is there too: the right middle was refused.
+    middle = '\tUsageLine: "go mod tidy",\n\tShort:     "add missing modules",\n\tLong: `'
+    constraint = SyntaxConstraint("go", GO_COMMAND, "\n" + GO_HELP, suffix_cut=True)
+    assert constraint.accepts(middle)
+    assert not constraint.accepts('\tUsageLine: "go mod tidy",,\n\tLong: `')
+
+
+def test_a_stray_backtick_above_code_comments_or_the_files_end_stays_an_error() -> None:
+    # A window cut inside a function is one ERROR node from the function on, so only the line
+    # itself tells prose from code: words in a string literal or a comment are not prose.
+    prefix = "package web\n\nfunc get(u string) (*Response, error) {\n\tfetch := func(u string) error {\n"
+    body = "\t\tif err != nil {\n\t\t\treturn nil, err\n\t\t}\n" * 30
+    call = '\t\tpanic("internal error: download mode has useVendor set")'
+    for first in (call, "\t\t// despite its misuse in get"):
+        constraint = SyntaxConstraint("go", prefix, f"\n{first}\n{body}", suffix_cut=True)
+        assert constraint.accepts("\t\tx := 1")
+        assert not constraint.accepts("\t\t`")
+    # The rest of the file was sent and never closes the string: the middle must.
+    assert not SyntaxConstraint("go", GO_COMMAND, "\n" + GO_HELP).accepts("\tLong: `")
+
+
 WEIRD = [
     "",
     "\n",
