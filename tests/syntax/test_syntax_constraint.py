@@ -245,18 +245,24 @@ WEIRD = [
     '"""',
     "/*",
     "}{)(][",
+    "x := `",
+    '"""\n',
 ]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_odd_input_never_raises(language: str) -> None:
-    for prefix, suffix in [("", ""), ("x = ", "\n"), ("\ud800\r\n", "😀\r\n")]:
-        constraint = SyntaxConstraint(language, prefix, suffix)
+def test_odd_input_never_raises(language: str, caplog: pytest.LogCaptureFixture) -> None:
+    # A cut suffix of prose sends a middle that opens a string down the path that closes it past
+    # the window. The constraint fails open and logs on an exception, so the log must stay empty.
+    prose = "\nThe text of a help string goes on here.\n" * 3
+    for prefix, suffix in [("", ""), ("x = ", "\n"), ("\ud800\r\n", "😀\r\n"), ("f(\n", prose)]:
+        constraint = SyntaxConstraint(language, prefix, suffix, suffix_cut=suffix == prose)
         for middle in WEIRD:
             for complete in (True, False):
                 ranges = constraint.invalid_ranges(middle, complete)
                 assert all(0 <= a < b <= len(middle) for a, b in ranges), (middle, ranges)
             assert isinstance(constraint.accepts(middle), bool)
+    assert not [r for r in caplog.records if "syntax constraint failed" in r.getMessage()]
 
 
 def test_incremental_trees_match_fresh_parses() -> None:
