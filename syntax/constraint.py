@@ -329,8 +329,10 @@ class SyntaxConstraint:
         end, when the text it opens goes on below it as prose (`_prose_start`) that does not parse
         as code without the middle. In Python the middle must open a docstring."""
         quotes = MULTILINE_QUOTES.get(self.language, ())
+        if not quotes or not self._suffix_goes_on:
+            return None  # the common case, decided before the middle is scanned
         quote = next((q for q in quotes if middle.count(q) % 2), None)
-        if quote is None or not self._suffix_goes_on:
+        if quote is None:
             return None
         if self.language == "python" and not middle.lstrip().startswith(quote):
             return None
