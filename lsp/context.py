@@ -283,6 +283,7 @@ class TokenCounter:
             width *= 2
 
 
+_HEADER_LINES = 50  # lines above the cursor's line searched for a block header
 _FIRST_GUESS = 5  # chars a token tokenized first when sizing a window (code averages 3.6 here)
 
 
@@ -311,11 +312,32 @@ def suffix_end(after: str, budget: int, counter: TokenCounter) -> int:
 
 def indent_padding(cursor: Cursor) -> str:
     """Spaces that finish a half-typed indentation: the cursor sits in a line's leading spaces, at a
-    width that is not a multiple of the document's space indent unit (typed one space at a time)."""
+    width that is not a multiple of the document's space indent unit (typed one space at a time),
+    or, in Python, not yet past the block header above, whose body must be indented deeper."""
     unit, typed = len(cursor.indent_unit), len(cursor.line_prefix)
-    if cursor.indent_unit == "\t" or not typed or cursor.line_prefix.strip(" ") or typed % unit == 0:
+    if cursor.indent_unit == "\t" or not typed or cursor.line_prefix.strip(" "):
         return ""
-    return " " * (unit - typed % unit)
+    width = -(-typed // unit) * unit
+    if cursor.language == "python" and (header := _header_indent(cursor)) is not None:
+        width = max(width, header + unit)
+    return " " * (width - typed)
+
+
+def _header_indent(cursor: Cursor) -> int | None:
+    """Indentation of the Python block header (a line ending in `:`) that the cursor's line follows,
+    blank lines and comments between them skipped; None when the line above is no header."""
+    end = len(cursor.before) - len(cursor.line_prefix) - 1  # the line break before the cursor's line
+    for _ in range(_HEADER_LINES):
+        if end < 0:
+            return None
+        start = cursor.before.rfind("\n", 0, end) + 1
+        line, end = cursor.before[start:end], start - 1
+        code = line.split("#", 1)[0].rstrip()
+        if code:
+            # the last line of a header split over lines (`    b):`) is not indented like the header
+            split = sum(map(code.count, ")]}")) > sum(map(code.count, "([{"))
+            return len(line) - len(line.lstrip(" ")) if code.endswith(":") and not split else None
+    return None
 
 
 def build_request(

@@ -100,6 +100,15 @@ async def test_a_half_typed_indentation_is_completed_and_typed_through():
     await completions.close()
 
 
+async def test_a_python_body_typed_at_its_headers_width_is_indented_below_it():
+    engine = FakeEngine({"def f(x):\n    if x:\n        ": "return x"})
+    completions = await service(engine)
+    shown = await completions.complete(at_end("def f(x):\n    if x:\n    "), automatic=False)
+    assert engine.requests[-1].prefix.endswith("if x:\n        ")
+    assert shown.edit.text == "    return x"
+    await completions.close()
+
+
 async def test_the_request_holds_the_configured_context_beyond_the_models_window():
     """The model reads only its own context window (the engine cuts it), but the syntax check needs
     the lines beyond it: here the docstring's opening quotes, 40 lines above the cursor."""

@@ -165,11 +165,24 @@ def test_build_request():
         ("def f():\n", ""),  # column 0
         ("def f():\n  x", ""),  # not in the leading spaces
         ("def f():\n\t", ""),  # tab-indented lines are whole
+        ("    x = 1\n  ", "  "),  # no header above: the next multiple of the unit
+        ("    if x:\n ", " " * 7),  # a body below a header at 4 starts at 8
+        ("    if x:\n    ", " " * 4),  # the header's own width is no place for its body
+        ("    if x:  # why\n\n    # note\n  ", " " * 6),  # blank lines and comments skipped
+        ("    if x:\n        y()\n    ", ""),  # the body has begun: dedenting is the user's
+        # a header split over lines: its last line's width (12) is not the header's (4)
+        ("class A:\n    def f(a,\n            b):\n      ", "  "),
     ],
 )
 def test_indent_padding_finishes_a_half_typed_indentation(source, padding):
     lines = source.split("\n")
     assert indent_padding(cursor(source, len(lines) - 1, len(lines[-1]), "utf-32")) == padding
+
+
+def test_indent_padding_looks_for_headers_in_python_only():
+    source = "    if (x) {\n    "  # a brace language's body may be empty: `}` at 4 is valid
+    c = read_cursor(source, 1, 4, "utf-32", uri="file:///a.js", language_id="javascript")
+    assert indent_padding(c) == ""
 
 
 def test_next_line_is_the_empty_line_enter_makes_after_the_accepted_text():
