@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -209,14 +209,15 @@ def detect_indent(source: str, sample_lines: int = 400) -> str:
     return " " * (steps.most_common(1)[0][0] if steps else 4)
 
 
-def wants_multiline(line_prefix: str, line_suffix: str, policy: str) -> bool:
-    """Multi-line after a block header or on an empty line; single-line (rest of the line) mid-line."""
+def wants_multiline(line_prefix: str, line_suffix: str, policy: str, heads_block: bool = False) -> bool:
+    """Multi-line after a block header or on an empty line, unless that line heads a block below it
+    (`heads_the_lines_below`); single-line (rest of the line) mid-line."""
     if policy != "auto":
         return policy == "always"
     if line_suffix.strip() and not is_auto_closed(line_suffix):
         return False
     if not line_prefix.strip():
-        return True
+        return not heads_block
     head = line_prefix.rstrip()
     return head.endswith(_BLOCK_OPENERS) or (head.endswith(_LIST_OPENERS) and not line_suffix.strip())
 
@@ -283,7 +284,7 @@ class TokenCounter:
             width *= 2
 
 
-_HEADER_LINES = 50  # lines above the cursor's line searched for a block header
+_LINES_ABOVE = 50  # lines above the cursor's line searched for a block header
 _FIRST_GUESS = 5  # chars a token tokenized first when sizing a window (code averages 3.6 here)
 
 
@@ -326,18 +327,49 @@ def indent_padding(cursor: Cursor) -> str:
 def _header_indent(cursor: Cursor) -> int | None:
     """Indentation of the Python block header (a line ending in `:`) that the cursor's line follows,
     blank lines and comments between them skipped; None when the line above is no header."""
-    end = len(cursor.before) - len(cursor.line_prefix) - 1  # the line break before the cursor's line
-    for _ in range(_HEADER_LINES):
-        if end < 0:
-            return None
-        start = cursor.before.rfind("\n", 0, end) + 1
-        line, end = cursor.before[start:end], start - 1
+    for line in _lines_above(cursor):
         code = line.split("#", 1)[0].rstrip()
         if code:
             # the last line of a header split over lines (`    b):`) is not indented like the header
             split = sum(map(code.count, ")]}")) > sum(map(code.count, "([{"))
-            return len(line) - len(line.lstrip(" ")) if code.endswith(":") and not split else None
+            return _width(line) if code.endswith(":") and not split else None
     return None
+
+
+def heads_the_lines_below(cursor: Cursor) -> bool:
+    """Is the cursor on an empty line that the code below it is indented deeper than? Then the line
+    can only be the header, or the first line of a statement, that the code below continues: one
+    line is wanted, not a block (which would be a second body above the one below)."""
+    if cursor.line_prefix.strip() or cursor.line_suffix.strip():
+        return False
+    below = next((line for line in cursor.next_lines if line.strip()), None)
+    return below is not None and _width(below) > _empty_line_width(cursor)
+
+
+def _empty_line_width(cursor: Cursor) -> int:
+    """The width an empty line's code will start at: the indentation typed, finished as
+    `indent_padding` finishes it; with none typed, the line above's, a unit deeper where it opens a
+    block (editors leave empty lines without indentation)."""
+    if cursor.line_prefix:
+        return len(cursor.line_prefix) + len(indent_padding(cursor))
+    above = next((line for line in _lines_above(cursor) if line.strip()), "")
+    opens = above.rstrip().endswith(_BLOCK_OPENERS)
+    return _width(above) + (len(cursor.indent_unit) if opens else 0)
+
+
+def _lines_above(cursor: Cursor) -> Iterator[str]:
+    """The lines above the cursor's line, nearest first, at most _LINES_ABOVE of them."""
+    end = len(cursor.before) - len(cursor.line_prefix) - 1  # the line break before the cursor's line
+    for _ in range(_LINES_ABOVE):
+        if end < 0:
+            return
+        start = cursor.before.rfind("\n", 0, end) + 1
+        yield cursor.before[start:end]
+        end = start - 1
+
+
+def _width(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
 
 
 def build_request(
@@ -350,7 +382,8 @@ def build_request(
     puts the same spaces in front of the answer."""
     start = prefix_start(cursor.before, config.tokens.prefix, counter, anchor)
     end = suffix_end(cursor.after, config.tokens.suffix, counter)
-    multiline = wants_multiline(cursor.line_prefix, cursor.line_suffix, config.multiline)
+    heads_block = heads_the_lines_below(cursor)
+    multiline = wants_multiline(cursor.line_prefix, cursor.line_suffix, config.multiline, heads_block)
     request = CompletionRequest(
         prefix=whole_characters(cursor.before[start:]) + indent_padding(cursor),
         suffix=whole_characters(cursor.after[:end]),

@@ -10,6 +10,7 @@ from mercury.lsp.context import (
     TokenCounter,
     build_request,
     detect_indent,
+    heads_the_lines_below,
     indent_padding,
     language_of,
     next_line,
@@ -86,6 +87,31 @@ def test_single_or_multi_line_from_the_cursor(line_prefix: str, line_suffix: str
     assert wants_multiline(line_prefix, line_suffix, "auto") is multiline
     assert wants_multiline(line_prefix, line_suffix, "always") is True
     assert wants_multiline(line_prefix, line_suffix, "never") is False
+
+
+@pytest.mark.parametrize(
+    ("source", "heads"),
+    [
+        ("    a = 1\n    |\n        b = 2\n", True),  # a header goes here: `b` is deeper
+        ("    a = 1\n|\n\n        b = 2\n", True),  # nothing typed: the line above's width
+        ("def f():\n|\n    return 1\n", False),  # nothing typed below a header: its body's width
+        ("def f():\n    a = 1\n|\n    b = 2\n", False),  # between two statements
+        ("    if x:\n        a()\n|\nb = 1\n", False),  # after a block, the code below is outdented
+        ("    if x:\n |\n            deep()\n", True),  # one space typed, finished at the body's 8
+        ("func f() {\n|\n\treturn\n}\n", False),  # tabs: a brace opens the block
+        ("    a = 1\n    x|\n        b = 2\n", False),  # not an empty line
+        ("    a = 1\n    |", False),  # nothing below
+    ],
+)
+def test_an_empty_line_heads_the_lines_below_when_they_are_indented_deeper(source: str, heads: bool):
+    before, after = source.split("|")
+    line, column = before.count("\n"), len(before) - (before.rfind("\n") + 1)
+    c = cursor(before + after, line, column, "utf-32")
+    assert heads_the_lines_below(c) is heads
+    request, _ = build_request(c, Config(), _char_counter())
+    assert request.multiline is (not heads and not c.line_prefix.strip())
+    assert wants_multiline("    ", "", "auto", heads_block=True) is False  # one line: the header
+    assert wants_multiline("    ", "", "always", heads_block=True) is True
 
 
 def test_indentation_style():
