@@ -30,6 +30,9 @@ quality() {  # coder-mini beside the AR baseline, no syntax constraint on either
     --sets heldout-single-line --out $out/single_line_all_ar.json >$out/single_line_all_ar.log 2>&1
   $py bench/constraints.py --model "$diffusion" --limit $((limit / 2)) --threads 1 --out $out/constraints.json \
     >$out/constraints.log 2>&1
+  $py bench/server_answers.py --model "$diffusion" --sets heldout-single-line heldout-multi-line humaneval-x-line \
+    heldout-go-single-line heldout-rust-single-line humaneval-x-line-js --limit 500 --threads 1 \
+    --out $out/server_answers.json >$out/server_answers.log 2>&1
 }
 
 speed() {
