@@ -66,11 +66,13 @@ class SpanConstraint(Protocol):
     Offsets are character offsets into `middle`, the text of the span drafted so far.
     """
 
-    def invalid_ranges(self, middle: str, complete: bool) -> list[tuple[int, int]]:
+    def invalid_ranges(self, middle: str, complete: bool) -> list[tuple[int, int]] | None:
         """Character ranges of `middle` that lie inside syntax errors that inserting it introduces.
 
         `complete` is False while more of the span is still to come (the draft may end mid-construct,
-        so errors that only say "this is unfinished" at its end must not count).
+        so errors that only say "this is unfinished" at its end must not count). None once the
+        constraint has stopped checking drafts of this span (its budget is spent): nothing is
+        vetoed from then on, and only the final check judges the rest.
         """
         ...
 

@@ -22,8 +22,9 @@ costs what a 100-line one does. On a 2,000-line Python file an incremental call 
 0.3 ms (median; tests/syntax/bench_constraint.py has the numbers and how they were measured),
 and building the constraint plus its first calls about 1.5 ms. Step checks of one completion stop
 after STEP_CHECKS parsed drafts, or after STEP_CHECK_BUDGET_S, which only drafts that send
-tree-sitter's error recovery through the whole window reach; `accepts`, the check of the
-finished span, always runs.
+tree-sitter's error recovery through the whole window reach; from then on `invalid_ranges`
+answers None (the sampler ends a multi-line span at its last finished line), and `accepts`, the
+check of the finished span, always runs.
 
 Unfinished drafts (`complete=False`) are rendered without the suffix, and only their settled
 part is checked: a trailing partial word, or a string or block comment the draft opened and
@@ -139,10 +140,10 @@ class SyntaxConstraint:
 
     # --- SpanConstraint -------------------------------------------------------------------
 
-    def invalid_ranges(self, middle: str, complete: bool) -> list[tuple[int, int]]:
+    def invalid_ranges(self, middle: str, complete: bool) -> list[tuple[int, int]] | None:
         """Character ranges of `middle` inside syntax errors it introduces (see the protocol)."""
         if self._checks >= STEP_CHECKS or self._spent > STEP_CHECK_BUDGET_S:
-            return []
+            return None
         started = self._clock()
         try:
             if not complete and self._cursor_in_literal():

@@ -458,6 +458,33 @@ def test_past_its_deadline_a_multi_line_span_ends_at_its_last_finished_line():
     assert on_time.text.startswith("alpha beta\nreturn value\n")
 
 
+class ChecksThenStops:
+    """A constraint that finds nothing wrong in its first `checks` drafts, then stops checking."""
+
+    def __init__(self, checks: int):
+        self.left = checks
+
+    def invalid_ranges(self, middle, complete):
+        self.left -= 1
+        return [] if self.left >= 0 else None
+
+    def accepts(self, middle):
+        return True
+
+
+def test_once_the_constraint_stops_checking_a_multi_line_span_ends_at_its_last_finished_line():
+    script = ids("alpha beta\nreturn value\nalpha beta gamma")
+    settings = SpanSettings(tau=1.0, multiline=True)  # a token a step: the checks run out mid-span
+    out = sampler_for(script, [0.99] * 48, L=16).fill([0, 1, 2], None, settings, ChecksThenStops(6))
+    assert out.text == "alpha beta" and out.stop_reason == "unchecked"
+    checked = sampler_for(script, [0.99] * 48, L=16).fill([0, 1, 2], None, settings, ChecksThenStops(99))
+    assert checked.text.startswith("alpha beta\nreturn value\n")
+    line = sampler_for(script, [0.99] * 48, L=16).fill(
+        [0, 1, 2], None, SpanSettings(tau=1.0), ChecksThenStops(1)
+    )
+    assert line.text == "alpha beta" and line.stop_reason == "newline"  # a single line ends where it ends
+
+
 class AcceptOnly:
     """A constraint whose final check accepts only the given texts, and counts its calls."""
 
