@@ -284,7 +284,7 @@ class TokenCounter:
             width *= 2
 
 
-_LINES_ABOVE = 50  # lines above the cursor's line searched for a block header
+_LINES_ABOVE = 50  # lines above the cursor's line searched for a block header or the code above
 _FIRST_GUESS = 5  # chars a token tokenized first when sizing a window (code averages 3.6 here)
 
 
