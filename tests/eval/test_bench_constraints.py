@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
+import bench_scripts
 import pytest
 from mercury.denoiser.api import CompletionRequest, CompletionResult
 from mercury.syntax import constraint_for
@@ -18,13 +17,7 @@ SETS = ("heldout-single-line", "heldout-go-multi-line", "heldout-rust-single-lin
 
 @pytest.fixture(scope="module")
 def bench():
-    """bench/constraints.py as a module (bench/ is a folder of scripts, not a package)."""
-    path = Path(__file__).resolve().parents[2] / "bench" / "constraints.py"
-    spec = importlib.util.spec_from_file_location("bench_constraints", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return bench_scripts.load("constraints")
 
 
 class FakeEngine:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
+import bench_scripts
 import pytest
 from mercury.denoiser.api import CompletionRequest, CompletionResult
 
@@ -18,12 +17,7 @@ SETS = ("heldout-single-line", "humaneval-x-line")
 
 @pytest.fixture(scope="module")
 def bench():
-    path = Path(__file__).resolve().parents[2] / "bench" / "server_answers.py"
-    spec = importlib.util.spec_from_file_location("bench_server_answers", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return bench_scripts.load("server_answers")
 
 
 class ReferenceEngine:

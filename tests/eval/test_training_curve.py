@@ -1,13 +1,10 @@
 """bench/training_curve.py: the held-out curves read from a (continued) training log, and the plot."""
 
-import importlib.util
 import json
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "training_curve.py"
-spec = importlib.util.spec_from_file_location("bench_training_curve", SCRIPT)
-training_curve = importlib.util.module_from_spec(spec)  # bench/ is a folder of scripts, not a package
-spec.loader.exec_module(training_curve)
+import bench_scripts
+
+training_curve = bench_scripts.load("training_curve")
 heldout_curve, main = training_curve.heldout_curve, training_curve.main
 
 
