@@ -352,6 +352,8 @@ def _empty_line_width(cursor: Cursor) -> int:
     block (editors leave empty lines without indentation)."""
     if cursor.line_prefix:
         return len(cursor.line_prefix) + len(indent_padding(cursor))
+    if cursor.language == "python" and (header := _header_indent(cursor)) is not None:
+        return header + len(cursor.indent_unit)  # `if x:  # why` opens a block too
     above = next((line for line in _lines_above(cursor) if line.strip()), "")
     opens = above.rstrip().endswith(_BLOCK_OPENERS)
     return _width(above) + (len(cursor.indent_unit) if opens else 0)

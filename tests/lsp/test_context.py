@@ -95,6 +95,7 @@ def test_single_or_multi_line_from_the_cursor(line_prefix: str, line_suffix: str
         ("    a = 1\n    |\n        b = 2\n", True),  # a header goes here: `b` is deeper
         ("    a = 1\n|\n\n        b = 2\n", True),  # nothing typed: the line above's width
         ("def f():\n|\n    return 1\n", False),  # nothing typed below a header: its body's width
+        ("    if x:  # why\n|\n        y()\n", False),  # a Python header with a comment after it
         ("def f():\n    a = 1\n|\n    b = 2\n", False),  # between two statements
         ("    if x:\n        a()\n|\nb = 1\n", False),  # after a block, the code below is outdented
         ("    if x:\n |\n            deep()\n", True),  # one space typed, finished at the body's 8
