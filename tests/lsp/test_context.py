@@ -81,6 +81,8 @@ def test_language_from_id_then_extension(language_id: str, uri: str, expected: s
         ("    return x", "", False),  # end of a statement: the rest of the line
         ("print(", ")", False),  # inside a call, only auto-closed text after it
         ("x = foo(", "a, b)", False),  # mid-line
+        ("        elif p[1:", "", False),  # a slice inside brackets, not a block header
+        ("    return {'key':", "}", False),  # a dict value
     ],
 )
 def test_single_or_multi_line_from_the_cursor(line_prefix: str, line_suffix: str, multiline: bool):
