@@ -18,6 +18,7 @@ from pathlib import Path
 
 from mercury.denoiser.api import CompletionRequest
 
+from .brackets import scan_lenient
 from .config import Config
 
 # languageId (LSP) -> tree-sitter language name used by syntax/ and the engine
@@ -219,14 +220,9 @@ def wants_multiline(line_prefix: str, line_suffix: str, policy: str, heads_block
     if not line_prefix.strip():
         return not heads_block
     head = line_prefix.rstrip()
-    if head.endswith(":") and _open_brackets(head):
+    if head.endswith(":") and scan_lenient(head).depth > 0:
         return False  # a slice, a dict value or a lambda (`p[1:`), not a block header
     return head.endswith(_BLOCK_OPENERS) or (head.endswith(_LIST_OPENERS) and not line_suffix.strip())
-
-
-def _open_brackets(text: str) -> int:
-    """Brackets `text` opens and does not close (strings not told apart: a guess for one line)."""
-    return sum(map(text.count, "([{")) - sum(map(text.count, ")]}"))
 
 
 def is_auto_closed(line_suffix: str) -> bool:
@@ -338,7 +334,7 @@ def _header_indent(cursor: Cursor) -> int | None:
         code = line.split("#", 1)[0].rstrip()
         if code:
             # the last line of a header split over lines (`    b):`) is not indented like the header
-            split = _open_brackets(code) < 0
+            split = scan_lenient(code, "python").depth < 0
             return _width(line) if code.endswith(":") and not split else None
     return None
 
