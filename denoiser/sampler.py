@@ -222,25 +222,26 @@ class BlockDiffusionSampler:
         bad = constraint.invalid_ranges(text, complete)
         if bad is None:
             out.unchecked, bad = True, []
+        if bad and not settings.multiline:
+            bad = [(min(x for x, _ in bad), max(y for _, y in bad))]  # one line: one broken stretch
         blamed = set()
         for x, y in bad:
             inside = [
                 i for i, (a, b) in enumerate(spans) if not canvas.committed[i] and a < y and x < max(b, a + 1)
             ]
-            blamed.update(self._culprits(inside, conf, constraint, settings, text, spans))
+            blamed.update(self._culprits(inside, constraint, settings, text, spans))
         if bad and self._blames_end(canvas, conf, out, constraint, settings, text, ending, blamed):
             return {ending}
         return blamed
 
-    def _culprits(self, inside, conf, constraint, settings, text, spans) -> list[int]:
+    def _culprits(self, inside, constraint, settings, text, spans) -> list[int]:
         """The open positions an error is blamed on: all those inside it, except that on a single line
-        the first is spared where the model is surer of it than of the rest and the text up to it is
-        valid as an unfinished start (`return =[`: the ` =` is wrong, not the `return`)."""
+        the first is spared where the text up to it is valid as an unfinished start (`return =[`: the
+        ` =` is wrong, not the `return`, however unsure the model is of each: the rest of the draft is
+        guesses made before the line's start was settled)."""
         if settings.multiline or len(inside) < 2:
             return inside
         head, rest = inside[0], inside[1:]
-        if any(float(conf[head]) <= float(conf[i]) for i in rest):
-            return inside
         if constraint.invalid_ranges(text[: spans[head][1]], False):
             return inside
         return rest

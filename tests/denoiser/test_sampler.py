@@ -271,13 +271,44 @@ def test_an_error_spares_its_first_proposal_where_the_model_is_surest_of_it():
     assert out.text.startswith("alpha") and "beta" not in out.text
 
 
-def test_an_error_whose_first_proposal_is_unsure_bans_it_with_the_rest():
+def test_on_a_single_line_an_error_spares_its_first_proposal_however_unsure_of_it():
+    """The rest of a draft was guessed before its start was settled: the model's confidence in those
+    guesses says nothing about whether a valid line can start with `return`."""
     script = ids("alpha beta") + [TOK.eom_id]
-    for conf, multiline in (([0.5, 0.99, 0.99, 0.99], False), ([0.99, 0.5, 0.5, 0.99], True)):
-        out = sampler_for(script, conf + [0.99] * 4, L=8).fill(
-            [0, 1, 2], None, SpanSettings(tau=0.9, multiline=multiline), BetaBreaksTheLine()
-        )
-        assert not out.text.startswith("alpha")  # less sure than the rest, or a multi-line span
+    out = sampler_for(script, [0.5, 0.99, 0.99, 0.99] + [0.99] * 4, L=8).fill(
+        [0, 1, 2], None, SpanSettings(tau=0.9), BetaBreaksTheLine()
+    )
+    assert out.text.startswith("alpha") and "beta" not in out.text
+
+
+def test_in_a_multi_line_span_an_error_bans_its_first_proposal_with_the_rest():
+    script = ids("alpha beta") + [TOK.eom_id]
+    out = sampler_for(script, [0.99, 0.5, 0.5, 0.99] + [0.99] * 4, L=8).fill(
+        [0, 1, 2], None, SpanSettings(tau=0.9, multiline=True), BetaBreaksTheLine()
+    )
+    assert not out.text.startswith("alpha")
+
+
+class SplitError:
+    """tree-sitter's `return =[[[`: one error on `return`, one on `[[[`, and the ` =` between them in
+    neither (here " beta" is the ` =`)."""
+
+    def invalid_ranges(self, middle, complete):
+        if " beta" not in middle:
+            return []
+        after = middle.index(" beta") + len(" beta")
+        return [(0, len("alpha")), (after, max(after + 1, len(middle)))]
+
+    def accepts(self, middle):
+        return " beta" not in middle
+
+
+def test_the_errors_of_one_line_are_one_stretch_with_the_proposals_between_them():
+    script = ids("alpha beta gamma") + [TOK.eom_id]
+    out = sampler_for(script, [0.6, 0.8, 0.6, 0.6] + [0.99] * 4, L=8).fill(
+        [0, 1, 2], None, SpanSettings(tau=0.9), SplitError()
+    )
+    assert out.text.startswith("alpha") and "beta" not in out.text  # " beta" was not committed
 
 
 class EndsNowhere:
