@@ -3,6 +3,7 @@
 import itertools
 from dataclasses import replace
 
+import pytest
 import torch
 from mercury.denoiser import sampler as sampler_module
 from mercury.denoiser.model import KVCache
@@ -262,20 +263,13 @@ class BetaBreaksTheLine:
         return "beta" not in middle
 
 
-def test_an_error_spares_its_first_proposal_where_the_model_is_surest_of_it():
-    """`return =[`: one error from `return` to `[`; the sure `return` stays, the unsure rest is banned."""
+@pytest.mark.parametrize("conf", [[0.99, 0.5, 0.5, 0.99], [0.5, 0.99, 0.99, 0.99]], ids=["sure", "unsure"])
+def test_on_a_single_line_an_error_spares_its_first_proposal_however_sure_of_it(conf):
+    """`return =[`: one error from `return` to `[`; `return` stays and the rest is banned. The rest of
+    the draft was guessed before its start was settled, so the model's confidence in those guesses
+    says nothing about whether a valid line can start with `return`."""
     script = ids("alpha beta") + [TOK.eom_id]
-    out = sampler_for(script, [0.99, 0.5, 0.5, 0.99] + [0.99] * 4, L=8).fill(
-        [0, 1, 2], None, SpanSettings(tau=0.9), BetaBreaksTheLine()
-    )
-    assert out.text.startswith("alpha") and "beta" not in out.text
-
-
-def test_on_a_single_line_an_error_spares_its_first_proposal_however_unsure_of_it():
-    """The rest of a draft was guessed before its start was settled: the model's confidence in those
-    guesses says nothing about whether a valid line can start with `return`."""
-    script = ids("alpha beta") + [TOK.eom_id]
-    out = sampler_for(script, [0.5, 0.99, 0.99, 0.99] + [0.99] * 4, L=8).fill(
+    out = sampler_for(script, conf + [0.99] * 4, L=8).fill(
         [0, 1, 2], None, SpanSettings(tau=0.9), BetaBreaksTheLine()
     )
     assert out.text.startswith("alpha") and "beta" not in out.text
