@@ -76,6 +76,12 @@ class SpanConstraint(Protocol):
         """
         ...
 
+    def valid_start(self, middle: str) -> bool:
+        """True when `middle` may begin a valid span (`invalid_ranges(middle, False)` finds nothing).
+        The sampler probes a broken line's starts with it; probes have their own budget, past which
+        the answer is True."""
+        ...
+
     def accepts(self, middle: str) -> bool:
         """True when prefix + middle + suffix adds no syntax error to the file (the final check)."""
         ...

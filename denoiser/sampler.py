@@ -36,7 +36,7 @@ REPAIR_ROUNDS = 3  # next-best tokens tried in one step at positions the constra
 # mostly junk into empty ones and cut the added time on Rust lines from +18% to +13%, medians).
 STUCK_BANS = 6
 # Times a single-line span may blame a broken draft on the end the model guessed for it rather than
-# on the text before it (`_blames_end`): each costs a step, and a model that keeps ending too early
+# on the text before it (`_line_culprit`): each costs a step, and a model that keeps ending too early
 # would write on past a line it cannot finish (A/B in BENCHMARKS section 6).
 END_BANS = 2
 # Lines of content (a block header and the first line of its body) within which the fallback of a
@@ -63,7 +63,7 @@ class SpanOutcome:
     vetoed: int = 0
     cache: KVCache | None = None  # cache of the clean stream after its first `context` tokens
     step_commits: list[int] = field(default_factory=list)  # tokens committed per step (tests, benchmarks)
-    end_bans: int = 0  # drafts blamed on their guessed end (`_blames_end`)
+    end_bans: int = 0  # drafts blamed on their guessed end (`_line_culprit`)
     unchecked: bool = False  # the constraint has stopped checking drafts (`invalid_ranges` gave None)
     cut: int | None = None  # characters of the decoded span kept when a scope ends it mid-token
 
@@ -195,7 +195,7 @@ class BlockDiffusionSampler:
             return set()
         attempt = 0
         while True:
-            rejected = self._rejected(canvas, top, conf, out, constraint, settings)
+            rejected = self._rejected(canvas, top, out, constraint, settings)
             out.vetoed += len(rejected)
             for i in rejected:
                 canvas.banned.setdefault(i, set()).add(int(top[i]))
@@ -215,54 +215,74 @@ class BlockDiffusionSampler:
         best = max(open_positions, key=lambda i: float(conf[i]))
         return best in positions or any(float(conf[i]) >= settings.tau for i in positions)
 
-    def _rejected(self, canvas, top, conf, out, constraint, settings) -> set[int]:
-        """Open positions to ban: those whose proposal sits in a range the constraint calls invalid, less
-        an error's spared first proposal (`_culprits`), or instead the draft's guessed end (`_blames_end`)."""
+    def _rejected(self, canvas, top, out, constraint, settings) -> set[int]:
+        """Open positions to ban: on a single line the token that broke it (`_line_culprit`), or its
+        guessed end; otherwise those whose proposal sits in a range the constraint calls invalid,
+        less an error's spared first proposal (`_culprits`)."""
         text, spans, complete, ending = self._draft_text(canvas, top, out, settings)
         bad = constraint.invalid_ranges(text, complete)
         if bad is None:
             out.unchecked, bad = True, []
         if bad and not settings.multiline:
-            bad = [(min(x for x, _ in bad), max(y for _, y in bad))]  # one line: one broken stretch
+            first = min(x for x, _ in bad)
+            if (found := self._line_culprit(canvas, out, constraint, text, spans, ending, first)) is not None:
+                return found
+            bad = [(first, max(y for _, y in bad))]  # one line: one broken stretch
         blamed = set()
         for x, y in bad:
             inside = [
                 i for i, (a, b) in enumerate(spans) if not canvas.committed[i] and a < y and x < max(b, a + 1)
             ]
             blamed.update(self._culprits(inside, constraint, settings, text, spans))
-        if bad and self._blames_end(canvas, conf, out, constraint, settings, text, ending, blamed):
-            return {ending}
         return blamed
+
+    def _line_culprit(self, canvas, out, constraint, text, spans, ending, first_error) -> set[int] | None:
+        """The position to ban in a broken single-line draft: its first token after which the line
+        can no longer start validly, or the draft's guessed end where all of it can. None where that
+        token is committed, or the end cannot be blamed: the caller then blames the error's stretch.
+
+        tree-sitter reports an error where its recovery gives up, not where the line went wrong: on
+        `return` in `return =[[[`, on the first `in` of `for i in in`. Banning the reported token
+        threw away `return True` and `for c in s`; bisecting the draft's starts (`valid_start`, a
+        parse each, about five a broken step) finds the token to blame. A line that is a valid start
+        all through is broken by where it ends (`except ValueError` + newline wants a `:`), which is
+        blamed at most END_BANS times a span.
+        """
+        probes = [i for i, (a, b) in enumerate(spans) if b > first_error and a < len(text)]
+        if not probes:
+            return None
+
+        def broken(k: int) -> bool:
+            return not constraint.valid_start(self._start_text(text, spans, probes[k]))
+
+        if not broken(len(probes) - 1):
+            if ending is None or canvas.committed[ending] or out.end_bans >= END_BANS:
+                return None
+            out.end_bans += 1
+            return {ending}
+        lo, hi = 0, len(probes) - 1  # the first broken start lies in probes[lo..hi]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if broken(mid) else (mid + 1, hi)
+        return None if canvas.committed[probes[lo]] else {probes[lo]}
+
+    @staticmethod
+    def _start_text(text: str, spans: list[tuple[int, int]], i: int) -> str:
+        """The line up to draft token i, as a start to check. A word it ends in is finished (a
+        space after it) unless the next token goes on with it: the unfinished check leaves a
+        trailing word out, since `in` may become `int`, so `for i in in` would pass unchecked."""
+        start = text[: min(spans[i][1], len(text))]
+        after = spans[i + 1][0] if i + 1 < len(spans) else len(text)
+        goes_on = after < len(text) and _is_word(text[after])
+        return start + " " if start and _is_word(start[-1]) and not goes_on else start
 
     def _culprits(self, inside, constraint, settings, text, spans) -> list[int]:
         """The open positions an error is blamed on: all those inside it, except that on a single line
-        the first is spared where the text up to it is valid as an unfinished start (`return =[`: the
-        ` =` is wrong, not the `return`, however unsure the model is of each: the rest of the draft is
-        guesses made before the line's start was settled)."""
+        the first is spared where the text up to it is a valid start."""
         if settings.multiline or len(inside) < 2:
             return inside
         head, rest = inside[0], inside[1:]
-        if constraint.invalid_ranges(text[: spans[head][1]], False):
-            return inside
-        return rest
-
-    def _blames_end(self, canvas, conf, out, constraint, settings, text, ending, blamed) -> bool:
-        """Is a single-line draft broken only by where it ends? Then its guessed end is banned.
-
-        `except ValueError` + newline wants a `:`; tree-sitter puts the error on `except`, and banning
-        it loses the line. The end is blamed instead when the text before it is valid as an unfinished
-        start, and the model is less sure of the end than of every proposal the error covers (a draft
-        `for_((((` + <eom> is blamed on its start, which the model only guessed), at most END_BANS
-        times a span.
-        """
-        if settings.multiline or ending is None or canvas.committed[ending] or out.end_bans >= END_BANS:
-            return False  # multi-line spans stay as they were: blaming <eom> there emptied Go and Rust spans
-        if any(float(conf[ending]) >= float(conf[i]) for i in blamed - {ending}):
-            return False
-        if constraint.invalid_ranges(text, False):
-            return False
-        out.end_bans += 1
-        return True
+        return rest if constraint.valid_start(text[: spans[head][1]]) else inside
 
     def _draft_text(self, canvas, top, out, settings) -> tuple[str, list, bool, int | None]:
         """The answer's text with the draft in place, each draft token's character span in it, whether
@@ -391,6 +411,10 @@ class BlockDiffusionSampler:
         if not settings.multiline and "\n" in text:
             text = text[: text.index("\n")]
         return text
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch in "_$"
 
 
 def row_max(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -55,6 +55,14 @@ def ids(text):
     return TOK.encode(text)
 
 
+class DraftCheck:
+    """What the test constraints share with syntax/: a start is valid where the unfinished check of
+    it finds nothing."""
+
+    def valid_start(self, middle):
+        return not self.invalid_ranges(middle, False)
+
+
 def test_tau_one_commits_one_token_per_step():
     script = ids("alpha beta") + [TOK.eom_id]
     out = sampler_for(script, [0.99] * 8).fill([0, 1, 2], None, SpanSettings(tau=1.0, multiline=True))
@@ -129,7 +137,7 @@ def test_single_line_drafts_are_checked_up_to_their_newline():
     """What follows the line's end is cut from the answer, so the constraint never sees it."""
     seen = []
 
-    class Record:
+    class Record(DraftCheck):
         def invalid_ranges(self, middle, complete):
             seen.append((middle, complete))
             return []
@@ -154,7 +162,7 @@ def test_token_budget_spans_blocks_and_stops():
     assert out.ids == script[:6]
 
 
-class RejectBeta:
+class RejectBeta(DraftCheck):
     """A constraint that calls any draft containing 'beta' invalid there."""
 
     def invalid_ranges(self, middle, complete):
@@ -217,7 +225,7 @@ def test_a_step_that_commits_nothing_costs_no_second_forward_pass(monkeypatch):
     assert out.steps == len(passes) and all(a != b for a, b in itertools.pairwise(passes))  # no pass repeated
 
 
-class NeedsMoreThanAlpha:
+class NeedsMoreThanAlpha(DraftCheck):
     """Under this constraint the line "alpha" is valid only as the start of a longer one."""
 
     def invalid_ranges(self, middle, complete):
@@ -227,22 +235,16 @@ class NeedsMoreThanAlpha:
         return middle != "alpha"
 
 
-def test_a_line_broken_only_by_its_guessed_end_bans_the_end_not_the_text():
-    """`except ValueError` + newline: the error covers the sure start, but the unsure end is wrong."""
+@pytest.mark.parametrize("conf", [[0.99, 0.6], [0.6, 0.99]], ids=["sure-start", "unsure-start"])
+def test_a_line_broken_only_by_its_guessed_end_bans_the_end_not_the_text(conf):
+    """`except ValueError` + newline: the error covers the start, but the guessed end is what is
+    wrong, however sure the model is of either."""
     script = ids("alpha") + [TOK.eom_id]
-    out = sampler_for(script, [0.99, 0.6] + [0.99] * 6).fill(
+    out = sampler_for(script, conf + [0.99] * 6).fill(
         [0, 1, 2], None, SpanSettings(tau=0.9), NeedsMoreThanAlpha()
     )
     assert out.text.startswith("alpha") and out.text != "alpha"
     assert out.end_bans == 1
-
-
-def test_a_line_whose_start_is_less_sure_than_its_end_bans_the_start():
-    script = ids("alpha") + [TOK.eom_id]
-    out = sampler_for(script, [0.6, 0.99] + [0.99] * 6).fill(
-        [0, 1, 2], None, SpanSettings(tau=0.9), NeedsMoreThanAlpha()
-    )
-    assert not out.text.startswith("alpha") and out.end_bans == 0
 
 
 def test_a_multi_line_span_never_blames_its_end():
@@ -253,7 +255,7 @@ def test_a_multi_line_span_never_blames_its_end():
     assert not out.text.startswith("alpha") and out.end_bans == 0
 
 
-class BetaBreaksTheLine:
+class BetaBreaksTheLine(DraftCheck):
     """An error that covers the whole line wherever " beta" is in it (tree-sitter's `return =[`)."""
 
     def invalid_ranges(self, middle, complete):
@@ -283,7 +285,7 @@ def test_in_a_multi_line_span_an_error_bans_its_first_proposal_with_the_rest():
     assert not out.text.startswith("alpha")
 
 
-class SplitError:
+class SplitError(DraftCheck):
     """tree-sitter's `return =[[[`: one error on `return`, one on `[[[`, and the ` =` between them in
     neither (here " beta" is the ` =`)."""
 
@@ -305,7 +307,39 @@ def test_the_errors_of_one_line_are_one_stretch_with_the_proposals_between_them(
     assert out.text.startswith("alpha") and "beta" not in out.text  # " beta" was not committed
 
 
-class EndsNowhere:
+class ReportsEarly(DraftCheck):
+    """tree-sitter's `for i in in`: the error is reported on the token before the one that broke the
+    line (here " beta" breaks it, and the error lands on "alpha")."""
+
+    def invalid_ranges(self, middle, complete):
+        return [(0, len("alpha"))] if " beta" in middle else []
+
+    def accepts(self, middle):
+        return " beta" not in middle
+
+
+def test_a_single_line_bans_the_first_token_after_which_it_cannot_start_validly():
+    script = ids("alpha beta gamma") + [TOK.eom_id]
+    out = sampler_for(script, [0.6, 0.8, 0.6, 0.6] + [0.99] * 4, L=8).fill(
+        [0, 1, 2], None, SpanSettings(tau=0.9), ReportsEarly()
+    )
+    assert out.text.startswith("alpha") and "beta" not in out.text  # not "alpha", where the error was
+
+
+@pytest.mark.parametrize(
+    ("text", "spans", "i", "start"),
+    [
+        ("for i in in", [(0, 3), (3, 5), (5, 8), (8, 11)], 2, "for i in "),  # a finished word
+        ("if isinstance(", [(0, 2), (2, 5), (5, 13), (13, 14)], 1, "if is"),  # `is` goes on
+        ("else", [(0, 4)], 0, "else "),  # the line ends after it
+        ("x = (", [(0, 1), (1, 3), (3, 5)], 2, "x = ("),
+    ],
+)
+def test_a_start_ending_in_a_finished_word_is_checked_with_that_word(text, spans, i, start):
+    assert BlockDiffusionSampler._start_text(text, spans, i) == start
+
+
+class EndsNowhere(DraftCheck):
     """Every line that ends is invalid, every unfinished one valid: blaming the end never helps."""
 
     def invalid_ranges(self, middle, complete):
@@ -327,7 +361,7 @@ def test_blaming_the_end_stops_after_end_bans_per_span(monkeypatch):
     assert run().end_bans == 5
 
 
-class RejectAll:
+class RejectAll(DraftCheck):
     """A constraint under which no text at all is valid."""
 
     def invalid_ranges(self, middle, complete):
@@ -483,7 +517,7 @@ def test_past_its_deadline_a_multi_line_span_ends_at_its_last_finished_line():
     assert on_time.text.startswith("alpha beta\nreturn value\n")
 
 
-class ChecksThenStops:
+class ChecksThenStops(DraftCheck):
     """A constraint that finds nothing wrong in its first `checks` drafts, then stops checking."""
 
     def __init__(self, checks: int):
@@ -510,7 +544,7 @@ def test_once_the_constraint_stops_checking_a_multi_line_span_ends_at_its_last_f
     assert line.text == "alpha beta" and line.stop_reason == "newline"  # a single line ends where it ends
 
 
-class AcceptOnly:
+class AcceptOnly(DraftCheck):
     """A constraint whose final check accepts only the given texts, and counts its calls."""
 
     def __init__(self, *valid: str):

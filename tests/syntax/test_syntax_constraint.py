@@ -53,6 +53,17 @@ def test_step_checks_stop_after_a_number_of_drafts_whatever_the_clock_says() -> 
     assert not constraint.accepts("(1, 2))")
 
 
+def test_probes_of_a_lines_starts_have_their_own_budget() -> None:
+    from mercury.syntax import constraint as constraint_module
+
+    constraint = SyntaxConstraint("python", "x = ", "\n", clock=lambda: 0.0)
+    assert constraint.valid_start("(1, 2") and not constraint.valid_start("(1, 2))")
+    for i in range(constraint_module.START_CHECKS):
+        constraint.valid_start(f"({i}, 2))")
+    assert constraint.valid_start("(1, 2))")  # past its budget every start counts as valid
+    assert constraint.invalid_ranges("(1, 2))", True) == [(6, 7)]  # the drafts' budget is untouched
+
+
 def test_empty_middle_adds_nothing_even_to_a_broken_file() -> None:
     constraint = SyntaxConstraint("python", "def f(:\n    x = foo(", "\n]]\n")
     assert constraint.invalid_ranges("", True) == []
