@@ -143,6 +143,7 @@ class SyntaxConstraint:
         self._calls = CallChecker(prefix, suffix) if language == "python" else None
         self._in_literal: bool | None = None
         self._clock, self._spent, self._checks, self._probes = clock, 0.0, 0, 0
+        self._starts: dict[str, bool] = {}  # valid_start's answers (at most START_CHECKS parsed)
 
     # --- SpanConstraint -------------------------------------------------------------------
 
@@ -157,10 +158,13 @@ class SyntaxConstraint:
     def valid_start(self, middle: str) -> bool:
         """True when `middle` may begin a valid span: the unfinished check finds no error in it.
         Past START_CHECKS probes, or the clock's budget, every start counts as valid."""
+        if middle in self._starts:
+            return self._starts[middle]
         if self._probes >= START_CHECKS or self._spent > STEP_CHECK_BUDGET_S:
             return True
         ranges, parsed = self._timed_ranges(middle, False)
         self._probes += parsed
+        self._starts[middle] = not ranges  # a line's starts recur from step to step as it settles
         return not ranges
 
     def accepts(self, middle: str) -> bool:

@@ -58,9 +58,12 @@ def test_probes_of_a_lines_starts_have_their_own_budget() -> None:
 
     constraint = SyntaxConstraint("python", "x = ", "\n", clock=lambda: 0.0)
     assert constraint.valid_start("(1, 2") and not constraint.valid_start("(1, 2))")
-    for i in range(constraint_module.START_CHECKS):
-        constraint.valid_start(f"({i}, 2))")
-    assert constraint.valid_start("(1, 2))")  # past its budget every start counts as valid
+    for _ in range(constraint_module.START_CHECKS):
+        assert not constraint.valid_start("(1, 2))")  # remembered, not parsed again
+    for i in range(constraint_module.START_CHECKS - 2):
+        assert not constraint.valid_start(f"({i + 10}, 2))")
+    assert constraint.valid_start("(99, 2))")  # past its budget every new start counts as valid
+    assert not constraint.valid_start("(1, 2))")
     assert constraint.invalid_ranges("(1, 2))", True) == [(6, 7)]  # the drafts' budget is untouched
 
 
