@@ -2,7 +2,7 @@
 
 The model's first draft of these lines stops one token short (`except ValueError` + newline, where a
 `:` belongs). Tree-sitter's error covers the text, not the missing token; the sampler bans the end
-it guessed instead of the text (`_blames_end`), and the right line survives. Exact texts depend on
+it guessed instead of the text (`_line_culprit`), and the right line survives. Exact texts depend on
 the shipped weights: retrained weights may need new cases.
 """
 
