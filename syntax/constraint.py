@@ -103,6 +103,7 @@ class _View:
     suffix_whole: bool  # the window ends where no bracket can be open
     draft: bytes = b""  # middle of the last parse, and its tree (None: not parsed yet)
     draft_tree: Tree | None = None
+    draft_fresh: bool = False  # the tree was parsed from scratch, not edited from the previous one
     memo: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
@@ -168,26 +169,37 @@ class SyntaxConstraint:
         return not ranges
 
     def accepts(self, middle: str) -> bool:
-        """True when prefix + middle + suffix adds no syntax error, empty block or stray bracket."""
+        """True when prefix + middle + suffix adds no syntax error, empty block or stray bracket.
+
+        A middle the edited tree accepts is judged again on a fresh parse: after a broken draft,
+        tree-sitter's incremental reparse can give another tree than a fresh parse (a Go window
+        accepted `* A.g.` that way after `* (".`), and the promise rests on this check. Refusals
+        need no second parse, and a completion's final check ends at its first acceptance.
+        """
         try:
             view = self._complete_view(middle)
-            tree, text = self._reparse(view, encode(middle))
-            # An old error can swallow a bad middle whole (`type T struct =` beside a broken
-            # struct body): no new culprit, but one more ERROR node. The result must not add one.
-            if error_node_count(tree.root_node) > view.base_errors:
-                return False
-            start, end = len(self._prefix), len(self._prefix) + len(view.draft)
-            # Errors anywhere in the window count here, not only those touching the middle.
-            culprits = error_culprits(tree.root_node, text, 0, len(text), None)
-            culprits += self._empty_blocks(tree, start, end, None)
-            if self._new_culprits(view, culprits, start, end):
-                return False
-            spans = self._bracket_ranges(view, tree, start, end)
-            spans += self._call_ranges(tree.root_node, text, start, end)
-            return not any(min(b, end - start) > max(a, 0) for a, b in spans)
+            return self._adds_nothing(view, middle, fresh=False) and self._adds_nothing(
+                view, middle, fresh=True
+            )
         except Exception:
             log.exception("syntax constraint failed (%s); completion not checked", self.language)
             return True
+
+    def _adds_nothing(self, view: _View, middle: str, fresh: bool) -> bool:
+        tree, text = self._reparse(view, encode(middle), fresh)
+        # An old error can swallow a bad middle whole (`type T struct =` beside a broken
+        # struct body): no new culprit, but one more ERROR node. The result must not add one.
+        if error_node_count(tree.root_node) > view.base_errors:
+            return False
+        start, end = len(self._prefix), len(self._prefix) + len(view.draft)
+        # Errors anywhere in the window count here, not only those touching the middle.
+        culprits = error_culprits(tree.root_node, text, 0, len(text), None)
+        culprits += self._empty_blocks(tree, start, end, None)
+        if self._new_culprits(view, culprits, start, end):
+            return False
+        spans = self._bracket_ranges(view, tree, start, end)
+        spans += self._call_ranges(tree.root_node, text, start, end)
+        return not any(min(b, end - start) > max(a, 0) for a, b in spans)
 
     # --- one draft ------------------------------------------------------------------------
 
@@ -469,10 +481,14 @@ class SyntaxConstraint:
             suffix_whole=self._window.whole_end and not any(c.end >= last_line_start for c in culprits),
         )
 
-    def _reparse(self, view: _View, middle: bytes) -> tuple[Tree, bytes]:
-        """Tree of prefix + middle + view.suffix, edited from the previous draft's tree."""
+    def _reparse(self, view: _View, middle: bytes, fresh: bool = False) -> tuple[Tree, bytes]:
+        """Tree of prefix + middle + view.suffix, edited from the previous draft's tree (the step
+        checks), or parsed from scratch (`fresh`, the final check)."""
         text = self._prefix + middle + view.suffix
-        if view.draft_tree is not None and view.draft == middle:
+        if view.draft_tree is not None and view.draft == middle and (view.draft_fresh or not fresh):
+            return view.draft_tree, text
+        if fresh:
+            view.draft_tree, view.draft, view.draft_fresh = parse(self.language, text), middle, True
             return view.draft_tree, text
         old = view.draft_tree if view.draft_tree is not None else view.base_tree.copy()
         old_middle = view.draft if view.draft_tree is not None else b""
@@ -487,7 +503,7 @@ class SyntaxConstraint:
             old_end_point=self._point(old_middle, len(old_middle) - trail),
             new_end_point=self._point(middle, len(middle) - trail),
         )
-        view.draft_tree, view.draft = parse(self.language, text, old), middle
+        view.draft_tree, view.draft, view.draft_fresh = parse(self.language, text, old), middle, False
         return view.draft_tree, text
 
     def _point(self, middle: bytes, offset: int) -> Point:

@@ -319,6 +319,30 @@ def test_reused_constraint_agrees_with_fresh_ones() -> None:
             assert reused.accepts(middle) == fresh.accepts(middle)
 
 
+def test_the_final_check_confirms_an_acceptance_on_a_fresh_parse(monkeypatch) -> None:
+    """After a broken draft, tree-sitter's incremental reparse can give another tree than a fresh
+    parse (in a Go window it accepted `* A.g.` after `* (".`). The promise rests on the final check,
+    so what the edited tree accepts is parsed again from scratch; what it refuses is not."""
+    from mercury.syntax import constraint as constraint_module
+
+    fresh_parses = []
+    real = constraint_module.parse
+
+    def recording(language, text, old_tree=None):
+        fresh_parses.append(old_tree is None)
+        return real(language, text, old_tree)
+
+    monkeypatch.setattr(constraint_module, "parse", recording)
+    constraint = SyntaxConstraint("go", "package main\n\n// Event is an event.\n", "\n//\ntype Event int\n")
+    constraint.invalid_ranges('/{/"" .', True)
+    fresh_parses.clear()
+    assert constraint.accepts("// x")
+    assert fresh_parses == [False, True]  # edited from the draft's tree, then from scratch
+    fresh_parses.clear()
+    assert not constraint.accepts('/{/" .')
+    assert fresh_parses == [False]
+
+
 def test_big_file_is_checked_near_the_cursor() -> None:
     functions = "".join(f"def f{i}(x):\n    y = x + {i}\n    return y\n\n\n" for i in range(2000))
     broken_far_away = "def broken(:\n    pass\n\n\n"
