@@ -25,9 +25,8 @@ def chosen(record: dict) -> bool:
 def main(train_dir: str, out: str) -> None:
     with open(out, "w", encoding="utf-8") as f:
         for shard in sorted(Path(train_dir).glob("*.jsonl")):
-            for line in shard.open(encoding="utf-8"):
-                if chosen(json.loads(line)):
-                    f.write(line)
+            with shard.open(encoding="utf-8") as lines:
+                f.writelines(line for line in lines if chosen(json.loads(line)))
 
 
 if __name__ == "__main__":
