@@ -45,6 +45,24 @@ def test_onnx_steps_match_pytorch(exported, precision, tolerance):
         assert (got1.argmax(-1) == ref1.argmax(-1)).float().mean() >= 0.9
 
 
+def test_onnx_ar_steps_match_pytorch(tiny_ar_model_dir, tmp_path):
+    """The AR graph (no canvas input): the last clean token's logits, and the cache it extends."""
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(tiny_ar_model_dir / name, tmp_path / name)
+    model = Denoiser.load(tmp_path)
+    export_onnx(model, tmp_path, int8=False)
+    stepper = OnnxStepper(tmp_path, model.cfg, "fp32")
+    context = [2, 40, 41, 42, 3, 50, 51, 4]
+    with torch.no_grad():
+        ref1, ref_cache = model.step_logits(None, context, None)
+        ref2, _ = model.step_logits(ref_cache, [60], None)  # one decoded token on the cache
+    got1, cache = stepper.step_logits(None, context, None)
+    got2, cache = stepper.step_logits(cache, [60], None)
+    assert got1.shape == (model.cfg.vocab_size,) and cache.length == len(context) + 1
+    assert np.abs(got1.numpy() - ref1.numpy()).max() < 1e-4
+    assert np.abs(got2.numpy() - ref2.numpy()).max() < 1e-4
+
+
 def test_onnx_computes_only_the_requested_rows(exported):
     folder, model = exported
     stepper = OnnxStepper(folder, model.cfg, "fp32")
