@@ -80,11 +80,18 @@ def complete_once(engine, task: FimTask, cfg: evaluate.EvalConfig, constrained: 
 
 
 def no_new_errors(task: FimTask, request, text: str) -> bool | None:
-    """True when prefix + text + suffix has no more syntax errors than prefix + suffix (None when
-    no grammar is installed). This is parsecheck's rule with the empty middle as the reference."""
+    """True when prefix + text + suffix has no more syntax errors than prefix + suffix, or than the
+    original file (None when no grammar is installed): parsecheck's rule with the empty middle, then
+    the reference, as the file to compare with. A count of error nodes is not telling where the
+    right line itself adds some: `if __name__ == '__m` cut there leaves a string open whose one
+    ERROR hides two that the whole file has, so every answer that closes the string, the reference
+    included, counted as adding errors."""
     if not parsecheck.supported(task.language):
         return None
-    return parsecheck.valid_in_context(request.prefix, text, request.suffix, task.language, "")
+    prefix, suffix, language = request.prefix, request.suffix, task.language
+    return parsecheck.valid_in_context(prefix, text, suffix, language, "") or parsecheck.valid_in_context(
+        prefix, text, suffix, language, task.middle
+    )
 
 
 def complete_pair(engine, task: FimTask, cfg: evaluate.EvalConfig, constrained_first: bool) -> dict:

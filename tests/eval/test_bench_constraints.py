@@ -191,3 +191,16 @@ def test_main_writes_json_and_markdown(bench, fake_corpus_multi, fake_eval_data_
     report = json.loads(out.read_text())
     assert report["model"] == "fake" and len(report["summary"]) == 6
     assert out.with_suffix(".md").read_text().count("\n| ") == 7  # header and six rows
+
+
+def test_no_new_errors_compares_with_the_original_file_too(bench):
+    """Cut inside `'__main__'`, the file without the line has one ERROR (an open string swallows
+    the rest) and the original file two: an answer with two is no worse than the original."""
+    from mercury.eval_tasks import FimTask
+
+    prefix = "x = 1\nif __name__ == '__m"
+    suffix = "\n    print(1)\nprint(2 +)\nprint(3 +)\n"
+    task = FimTask("t", "t", "python", prefix, suffix, "ain__':", False)
+    request = CompletionRequest(prefix=prefix, suffix=suffix, language="python")
+    assert bench.no_new_errors(task, request, "al__':")  # as many as the original file
+    assert not bench.no_new_errors(task, request, "ain__ +:")  # more than either
