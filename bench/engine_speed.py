@@ -233,10 +233,12 @@ def plot(report: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, rows in report.items():
-        x = [r["context_tokens"] for r in rows]
-        ax.plot(x, [r["cold_ms"] for r in rows], marker="o", label=f"{label} cold")
-        ax.plot(x, [r["warm_ms"] for r in rows], marker="x", linestyle="--", label=f"{label} warm")
+    colors = plt.get_cmap("tab10").colors
+    for i, (label, rows) in enumerate(report.items()):
+        x, color = [r["context_tokens"] for r in rows], colors[i % len(colors)]  # one color a series
+        ax.plot(x, [r["cold_ms"] for r in rows], marker="o", color=color, label=f"{label} cold")
+        warm = [r["warm_ms"] for r in rows]
+        ax.plot(x, warm, marker="x", linestyle="--", color=color, label=f"{label} warm")
     ax.set(xscale="log", yscale="log", xlabel="context tokens", ylabel="ms per single-line completion")
     ax.set_title("Completion latency against context length")
     ax.legend(fontsize=7)
