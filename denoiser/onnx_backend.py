@@ -27,7 +27,7 @@ class _StepGraph(nn.Module):
     The same arithmetic as `Denoiser.extend` and `Denoiser.logits`, written for ONNX Runtime: a step
     runs a few hundred small kernels, so their count and the bytes they copy cost as much as the
     matrix products (the graph of `extend` took 390 nodes and 2.45 ms a canvas step on one thread, this
-    one 257 nodes and 2.19 ms; 8.1 -> 4.0 ms with 2,000 cached tokens). RMSNorm is spelled the way ORT
+    one 253 nodes and 2.19 ms; 8.1 -> 4.0 ms with 2,000 cached tokens). RMSNorm is spelled the way ORT
     fuses it into one kernel, both rotary embeddings are one product with a fixed pair-rotation matrix,
     and the cache is read where it lies: the scores against it and against the new tokens are taken
     apart and share one softmax, so no step copies the cache into a longer one.
