@@ -44,7 +44,7 @@ speed() {
     --out $out/lsp_latency_warm40.json >$out/lsp_latency_warm40.log 2>&1
   $py bench/engine_speed.py step --model "$diffusion" --model "$baseline" --threads 1 \
     --out $out/step.json >$out/step.log 2>&1
-  $py bench/engine_speed.py context --model "$diffusion" --model "$baseline" --backend torch onnx-int8 \
+  $py bench/engine_speed.py context --model "$diffusion" --model "$baseline" --backend torch onnx onnx-int8 \
     --repeats 3 --threads 1 --out $out/context.json --plot docs/context_latency.png >$out/context.log 2>&1
   $py bench/engine_speed.py span --model "$diffusion" --model "$baseline" --tasks 20 --threads 1 \
     --out $out/span.json --plot docs/span_latency.png >$out/span.log 2>&1
