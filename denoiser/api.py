@@ -86,6 +86,12 @@ class SpanConstraint(Protocol):
         """True when prefix + middle + suffix adds no syntax error to the file (the final check)."""
         ...
 
+    def prepare(self) -> None:
+        """The fixed work of the checks (parsing the file around the span), done before the first
+        check. The engine calls it on a worker thread while the first forward pass runs, and the
+        first check waits for it. Idempotent; never raises."""
+        ...
+
 
 ConstraintFactory = Callable[[CompletionRequest], "SpanConstraint | None"]
 Cancelled = Callable[[], bool]

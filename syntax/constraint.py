@@ -20,7 +20,8 @@ baseline: an old error can swallow a bad middle without leaving a culprit of its
 Cost: only a window of lines around the cursor is parsed (window.py), so a 10,000-line file
 costs what a 100-line one does. On a 2,000-line Python file an incremental call takes about
 0.3 ms (median; tests/syntax/bench_constraint.py has the numbers and how they were measured),
-and building the constraint plus its first calls about 1.5 ms. Step checks of one completion stop
+and the fixed work (`prepare`: the window's parses and the baselines) about 1.5 ms, which the
+engine overlaps with the first forward pass. Step checks of one completion stop
 after STEP_CHECKS parsed drafts, or after STEP_CHECK_BUDGET_S, which only drafts that send
 tree-sitter's error recovery through the whole window reach; from then on `invalid_ranges`
 answers None (the sampler ends a multi-line span at its last finished line), and `accepts`, the
@@ -121,8 +122,45 @@ class SyntaxConstraint:
         prefix_cut: bool = False,
         suffix_cut: bool = False,
     ) -> None:
-        cut = self._window = cut_window(prefix, suffix, window, language, prefix_cut, suffix_cut)
         self.language = language
+        self._request = (prefix, suffix, window, prefix_cut, suffix_cut)
+        self._set_up: bool | None = None  # None: not yet; False: the setup failed (checks fail open)
+        self._views: dict[bool | str, _View] = {}  # unfinished, complete, complete and closed by a quote
+        self._prose_line: int | None = None  # byte where a string's prose goes on (-1: none)
+        self._in_literal: bool | None = None
+        self._clock, self._spent, self._checks, self._probes = clock, 0.0, 0, 0
+        self._starts: dict[str, bool] = {}  # valid_start's answers (at most START_CHECKS parsed)
+
+    def prepare(self) -> None:
+        """Do the fixed work of a completion's checks: cut and parse the window, and parse the
+        baselines the drafts are compared with. The engine runs it on a worker thread while the
+        first forward pass runs; a check that finds it not done does it first (views lazily).
+        Idempotent; never raises (a failed setup leaves every check failing open)."""
+        if not self._ready():
+            return
+        try:
+            self._view(True)
+            self._view(False)
+            self._cursor_in_literal()
+        except Exception:  # the checks build what is missing themselves, and fail open
+            log.exception("cannot parse the syntax constraint's baselines (%s)", self.language)
+
+    def _ready(self) -> bool:
+        """True once the window is cut (cutting it now if not yet); False where that failed."""
+        if self._set_up is None:
+            try:
+                self._cut(*self._request)
+                self._set_up = True
+            except Exception:
+                log.exception("cannot set up the syntax constraint (%s); not checked", self.language)
+                self._set_up = False
+        return self._set_up
+
+    def _cut(
+        self, prefix: str, suffix: str, window: WindowConfig | None, prefix_cut: bool, suffix_cut: bool
+    ) -> None:
+        language = self.language
+        cut = self._window = cut_window(prefix, suffix, window, language, prefix_cut, suffix_cut)
         self._prefix, self._suffix = encode(cut.prefix), encode(cut.suffix + cut.closer)
         self._parsed: dict[bytes, Tree] = {}  # a tree parsed here, for the view that renders its text
         if language == "python" and not (cut.whole_start and cut.whole_end):
@@ -136,15 +174,10 @@ class SyntaxConstraint:
                     self._suffix = encode(cut.suffix + cut.closer + after)
         self._prefix_rows = self._prefix.count(b"\n")
         self._prefix_column = len(self._prefix) - (self._prefix.rfind(b"\n") + 1)  # bytes
-        self._views: dict[bool | str, _View] = {}  # unfinished, complete, complete and closed by a quote
         # The window stops short of the file's end: a string the middle opens may close past it.
         self._suffix_goes_on = suffix_cut or len(cut.suffix) < len(suffix)
         self._file_start = not prefix_cut and len(cut.prefix) == len(prefix)  # the window starts the file
-        self._prose_line: int | None = None  # byte where a string's prose goes on (-1: none)
         self._calls = CallChecker(prefix, suffix) if language == "python" else None
-        self._in_literal: bool | None = None
-        self._clock, self._spent, self._checks, self._probes = clock, 0.0, 0, 0
-        self._starts: dict[str, bool] = {}  # valid_start's answers (at most START_CHECKS parsed)
 
     # --- SpanConstraint -------------------------------------------------------------------
 
@@ -176,6 +209,8 @@ class SyntaxConstraint:
         accepted `* A.g.` that way after `* (".`), and the promise rests on this check. Refusals
         need no second parse, and a completion's final check ends at its first acceptance.
         """
+        if not self._ready():
+            return True
         try:
             view = self._complete_view(middle)
             return self._adds_nothing(view, middle, fresh=False) and self._adds_nothing(
@@ -205,6 +240,8 @@ class SyntaxConstraint:
 
     def _timed_ranges(self, middle: str, complete: bool) -> tuple[list[tuple[int, int]], int]:
         """(invalid ranges of `middle`, drafts parsed for them: 0 when remembered), timed."""
+        if not self._ready():
+            return [], 0
         started = self._clock()
         try:
             if not complete and self._cursor_in_literal():
@@ -617,14 +654,6 @@ def constraint_for(request: CompletionRequest) -> SpanConstraint | None:
     language = language_for(request.language, None)
     if language is None:
         return None
-    try:
-        return SyntaxConstraint(
-            language,
-            request.prefix,
-            request.suffix,
-            prefix_cut=request.prefix_cut,
-            suffix_cut=request.suffix_cut,
-        )
-    except Exception:
-        log.exception("cannot build a syntax constraint for %s", language)
-        return None
+    return SyntaxConstraint(
+        language, request.prefix, request.suffix, prefix_cut=request.prefix_cut, suffix_cut=request.suffix_cut
+    )

@@ -3,11 +3,13 @@ literals around the cursor, big files."""
 
 from __future__ import annotations
 
+import logging
 import random
 
 import pytest
 from mercury.denoiser.api import CompletionRequest
 from mercury.syntax import LANGUAGES, SyntaxConstraint, constraint_for
+from mercury.syntax import constraint as constraint_module
 from mercury.syntax.languages import parse
 
 
@@ -273,12 +275,27 @@ def test_odd_input_never_raises(language: str, caplog: pytest.LogCaptureFixture)
         # A clock that never moves: on a loaded machine the real one can spend the step checks'
         # budget, and this test is about odd input, not the budget.
         constraint = SyntaxConstraint(language, prefix, suffix, suffix_cut=suffix == prose, clock=lambda: 0.0)
+        constraint.prepare()
         for middle in WEIRD:
             for complete in (True, False):
                 ranges = constraint.invalid_ranges(middle, complete)
                 assert all(0 <= a < b <= len(middle) for a, b in ranges), (middle, ranges)
             assert isinstance(constraint.accepts(middle), bool)
-    assert not [r for r in caplog.records if "syntax constraint failed" in r.getMessage()]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_failed_setup_leaves_every_check_failing_open(monkeypatch, caplog) -> None:
+    def broken_window(*args):
+        raise ValueError("no window")
+
+    monkeypatch.setattr(constraint_module, "cut_window", broken_window)
+    constraint = SyntaxConstraint("python", "x = ", "\n")
+    constraint.prepare()  # logs, does not raise
+    assert constraint.invalid_ranges("(((", True) == []
+    assert constraint.valid_start("(((")
+    assert constraint.accepts("(((")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["cannot set up the syntax constraint (python); not checked"]  # once
 
 
 def test_incremental_trees_match_fresh_parses() -> None:
@@ -349,6 +366,7 @@ def test_big_file_is_checked_near_the_cursor() -> None:
     prefix = broken_far_away + functions + "def target(a):\n    return "
     suffix = "\n\n\n" + functions
     constraint = SyntaxConstraint("python", prefix, suffix)
+    constraint.prepare()
     assert len(constraint._prefix) + len(constraint._suffix) < 5_000  # only a window is parsed
     assert constraint.invalid_ranges("a * 2", True) == []
     assert constraint.accepts("a * 2")

@@ -3,15 +3,19 @@
 The model's first draft of these lines stops one token short (`except ValueError` + newline, where a
 `:` belongs). Tree-sitter's error covers the text, not the missing token; the sampler bans the end
 it guessed instead of the text (`_line_culprit`), and the right line survives. Exact texts depend on
-the shipped weights: retrained weights may need new cases.
+the shipped weights: retrained weights may need new cases. The engine sets each constraint up on its
+worker thread while the first forward pass runs.
 """
 
 from __future__ import annotations
+
+import threading
 
 import pytest
 from mercury.denoiser import sampler
 from mercury.denoiser.api import CompletionRequest
 from mercury.denoiser.engine import Engine
+from mercury.syntax.constraint import SyntaxConstraint
 
 CASES = [
     (
@@ -40,3 +44,24 @@ def test_the_shipped_model_keeps_a_line_its_first_draft_ended_early(
     assert engine.complete(request).text == line
     monkeypatch.setattr(sampler, "END_BANS", 0)  # without the rule the first token is banned instead
     assert engine.complete(request).text != line
+
+
+def test_the_engine_prepares_the_constraint_on_its_worker_before_the_first_check(engine, monkeypatch):
+    events = []
+
+    class Recording(SyntaxConstraint):
+        def prepare(self):
+            events.append(("prepare", threading.current_thread().name))
+            super().prepare()
+
+        def invalid_ranges(self, middle, complete):
+            events.append(("check", threading.current_thread().name))
+            return super().invalid_ranges(middle, complete)
+
+    prefix, suffix, line = CASES[0]
+    monkeypatch.setattr(engine, "constraints", lambda r: Recording(r.language, r.prefix, r.suffix))
+    request = CompletionRequest(prefix=prefix, suffix=suffix, language="python", multiline=False)
+    assert engine.complete(request).text == line  # the same answer as the constraint built in line
+    assert events[0] == ("prepare", events[0][1]) and events[0][1].startswith("mercury-syntax")
+    checks = events[1:]
+    assert checks and all(e == ("check", threading.current_thread().name) for e in checks)
