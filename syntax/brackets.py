@@ -12,6 +12,7 @@ call then matches a handful of tokens. Offsets are byte offsets into the rendere
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -23,6 +24,7 @@ from .languages import get_language
 # template, `{|` a Flow exact object type, `[[` a C/C++ attribute.
 PAIRS: dict[str, str] = {"(": ")", "[": "]", "{": "}", "${": "}", "\\{": "}", "{|": "|}", "[[": "]]"}
 _CLOSERS = frozenset(PAIRS.values())
+BRACKET_BYTES = re.compile(rb"[()\[\]{}]")  # every token of PAIRS holds one of these
 _PLAIN_OPENER = {")": "(", "]": "[", "}": "{", "|}": "{|", "]]": "[["}
 
 

@@ -232,7 +232,7 @@ class SyntaxConstraint:
         culprits += self._empty_blocks(tree, start, end, None)
         if self._new_culprits(view, culprits, start, end):
             return False
-        spans = self._bracket_ranges(view, tree, start, end)
+        spans = self._bracket_ranges(view, tree, text, start, end)
         spans += self._call_ranges(tree.root_node, text, start, end)
         return not any(min(b, end - start) > max(a, 0) for a, b in spans)
 
@@ -270,7 +270,7 @@ class SyntaxConstraint:
         culprits = error_culprits(anchor, text, start, end, draft_end)
         culprits += self._empty_blocks(tree, start, end, draft_end)
         spans = [self._blame(c, start, end) for c in self._new_culprits(view, culprits, start, end)]
-        spans += self._bracket_ranges(view, tree, start, end)
+        spans += self._bracket_ranges(view, tree, text, start, end)
         spans += self._call_ranges(anchor, text, start, end)
         chars = _to_chars(spans, start, end, middle)
         return chars + self._closes_literal(middle) if complete and self._cursor_in_literal() else chars
@@ -346,7 +346,11 @@ class SyntaxConstraint:
             return (at - 1, at) if at > 0 else (0, 1)
         return max(culprit.start, start) - start, min(culprit.end, end) - start
 
-    def _bracket_ranges(self, view: _View, tree: Tree, start: int, end: int) -> list[tuple[int, int]]:
+    def _bracket_ranges(
+        self, view: _View, tree: Tree, text: bytes, start: int, end: int
+    ) -> list[tuple[int, int]]:
+        if not brackets.BRACKET_BYTES.search(text, start, end):
+            return []  # only the middle's own brackets are ever blamed
         middle = brackets.bracket_tokens(self.language, tree.root_node, start, end, "middle")
         blamed = brackets.blamed_brackets(
             view.prefix_open,

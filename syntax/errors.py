@@ -164,7 +164,11 @@ def empty_blocks(root: Node, lo: int, hi: int) -> list[Culprit]:
         if node.type == "block" and node.start_byte == node.end_byte:
             found.append(Culprit(node.start_byte, node.start_byte, EMPTY_BLOCK))
         elif node.child_count and (node.type in _HOLDS_BLOCKS or node is root):
-            stack.extend(c for c in node.children if c.is_named and _touches(c, lo, hi))
+            for child in node.children:
+                if child.start_byte > hi:
+                    break  # children come in text order
+                if child.is_named and child.end_byte >= lo:
+                    stack.append(child)
     return found
 
 
