@@ -147,6 +147,10 @@ class OnnxStepper:
         if threads:
             options.intra_op_num_threads = threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # The pool's threads spin inside a run (its many small kernels want them awake) but not
+        # after it: between steps the sampler and the syntax checks run on the same cores, and a
+        # spinning thread cost the constraint 1-2 ms a completion on two threads (BENCHMARKS section 6).
+        options.add_session_config_entry("session.force_spinning_stop", "1")
         path = Path(folder) / ONNX_FILES[precision]
         self.session = ort.InferenceSession(str(path), options, providers=ort.get_available_providers())
         self.cfg = cfg
