@@ -190,7 +190,7 @@ class BlockDiffusionSampler:
         at every position (lists of L): <eom> with probability 0 where no logits were computed.
 
         NumPy on the logits in place, with a buffer kept for the exponentials: torch's softmax and
-        the tensors it allocates each step cost about 0.3 ms a step here, a tenth of a forward pass.
+        the tensors it allocated cost about 0.3 ms a step here, beside 1.6-2.2 ms for the forward pass.
         """
         scores = logits.numpy()  # (R, V) CPU float32, written in place
         scores[:, self._forbidden] = NEG_INF
