@@ -18,10 +18,10 @@ check of the finished span (`accepts`) also refuses one more ERROR or MISSING no
 baseline: an old error can swallow a bad middle without leaving a culprit of its own.
 
 Cost: only a window of lines around the cursor is parsed (window.py), so a 10,000-line file
-costs what a 100-line one does. On a 2,000-line Python file an incremental call takes about
-0.3 ms (median; tests/syntax/bench_constraint.py has the numbers and how they were measured),
-and the fixed work (`prepare`: the window's parses and the baselines) about 1.5 ms, which the
-engine overlaps with the first forward pass. Step checks of one completion stop
+costs what a 100-line one does. On a 2,000-line Python file an incremental call takes 0.1-0.2
+ms (median; tests/syntax/bench_constraint.py has the numbers and how they were measured), and
+the fixed work (`prepare`: the window's parses and the baselines) about 0.8 ms, which the engine
+overlaps with the first forward pass. Step checks of one completion stop
 after STEP_CHECKS parsed drafts, or after STEP_CHECK_BUDGET_S, which only drafts that send
 tree-sitter's error recovery through the whole window reach; from then on `invalid_ranges`
 answers None (the sampler ends a multi-line span at its last finished line), and `accepts`, the
