@@ -307,9 +307,11 @@ def _check_exposure(address: Address, args: argparse.Namespace, token: str | Non
 def _load_real_engine(args: argparse.Namespace) -> Any:
     from .engine import Engine  # torch is imported here, not when this module is imported
 
-    return Engine.load(
+    engine = Engine.load(
         args.model, device=args.device, constrained=not args.no_constraints, threads=args.threads
     )
+    engine.warm_up()
+    return engine
 
 
 def serve_main(argv: list[str] | None = None, load: EngineLoader | None = None) -> int:

@@ -80,7 +80,9 @@ def _load_engine(model: str, device: str, constrained: bool, threads: int | None
     from mercury.denoiser.engine import Engine  # torch comes in here, on the worker thread
 
     extra = {"threads": threads} if threads else {}
-    return Engine.load(model, device=device, constrained=constrained, **extra)
+    engine = Engine.load(model, device=device, constrained=constrained, **extra)
+    engine.warm_up()
+    return engine
 
 
 class InProcessEngine:

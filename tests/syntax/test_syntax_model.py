@@ -15,6 +15,7 @@ import pytest
 from mercury.denoiser import sampler
 from mercury.denoiser.api import CompletionRequest
 from mercury.denoiser.engine import Engine
+from mercury.syntax import languages
 from mercury.syntax.constraint import SyntaxConstraint
 
 CASES = [
@@ -65,3 +66,21 @@ def test_the_engine_prepares_the_constraint_on_its_worker_before_the_first_check
     assert events[0] == ("prepare", events[0][1]) and events[0][1].startswith("mercury-syntax")
     checks = events[1:]
     assert checks and all(e == ("check", threading.current_thread().name) for e in checks)
+
+
+def test_warm_up_runs_a_first_completion_and_caches_no_document(engine, monkeypatch):
+    monkeypatch.setattr(languages, "_cache", {})  # as in a fresh process: no grammar loaded yet
+    engine.warm_up()
+    assert "python" in languages._cache  # the first syntax check has run
+    assert not engine.cache._entries
+
+
+def test_the_servers_load_their_engine_warm(monkeypatch):
+    from mercury.denoiser import service
+    from mercury.lsp import engines
+
+    warmed = []
+    monkeypatch.setattr(Engine, "warm_up", lambda self: warmed.append(self))
+    lsp_engine = engines._load_engine("coder-mini", "cpu", True, 1)
+    daemon_engine = service._load_real_engine(service.build_parser().parse_args(["--threads", "1"]))
+    assert warmed == [lsp_engine, daemon_engine]
