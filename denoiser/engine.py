@@ -6,6 +6,7 @@ dataclasses (api.py); tensors never leave this module.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import threading
@@ -85,6 +86,8 @@ class Engine:
         self.sampler = sampler_cls(model, tok)
         self._lock = threading.Lock()
         self._syntax_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mercury-syntax")
+        # Tokens per line, for fitting the window: typing changes one line, so the rest repeat.
+        self._line_tokens = functools.lru_cache(maxsize=8192)(lambda line: len(tok.encode(line)))
 
     @classmethod
     def load(
@@ -221,7 +224,7 @@ class Engine:
         else:
             first_line, text = 0, text[:reach] if not keep_end else text
         lines = text.splitlines(keepends=True)
-        counts = [len(self.tok.encode(line)) for line in lines]
+        counts = [self._line_tokens(line) for line in lines]
         if sum(counts) > budget:
             lines = _fit_lines(lines, counts, budget, keep_end, first_line)
         ids = self.tok.encode("".join(lines))

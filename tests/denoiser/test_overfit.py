@@ -58,3 +58,13 @@ def test_prefix_window_is_stable_while_typing(tiny_model_dir):
     assert all(w[:40] == windows[0][:40] for w in windows)
     assert all(len(w) <= 160 + 3 for w in windows)
     assert len(windows[0]) > 160 // 2  # the quantised cut still keeps most of the budget
+
+
+def test_remembered_line_counts_give_the_windows_of_fresh_counts(tiny_model_dir):
+    engine = Engine.load(str(tiny_model_dir), constrained=False)
+    engine.model.cfg.context_prefix, engine.model.cfg.context_suffix = 160, 40
+    body, after = "".join(f"x{i} = {i}\n" for i in range(200)), "".join(f"z{i} = 0\n" for i in range(60))
+    for typed in ["y", "y =", "y = 1", "y = 12\nw", "y = 12\nw = ("]:
+        remembered = engine.context(body + typed, after)
+        engine._line_tokens.cache_clear()
+        assert remembered == engine.context(body + typed, after)
