@@ -60,8 +60,11 @@ from .window import (
     BLOCK_COMMENTS,
     MULTILINE_QUOTES,
     CharMap,
+    Window,
     WindowConfig,
+    blocks_around,
     cut_window,
+    decode,
     docstring_place,
     encode,
     prose_line,
@@ -75,6 +78,8 @@ _HEADER_REACH = 512  # bytes before the middle searched for block headers it may
 # Bytes of a cut window inside ERROR nodes beyond which its brackets are looked at (_outer_brackets):
 # a half-typed line makes an error of a few dozen bytes, a window cut inside a table one of thousands.
 _SPREAD_ERROR_BYTES = 512
+# Errors of a cut window this far from the cursor are the cut's, not the line's (`_clean_block`).
+_NEAR_CURSOR_BYTES = 200
 # Drafts one completion may parse for its step checks; past the budget drafts go unchecked and the
 # finished span is still checked. A count, not a clock, so that an answer does not depend on the
 # machine's load. A typical check takes 0.1-0.5 ms; half of the completions of warm typing parse at
@@ -163,21 +168,54 @@ class SyntaxConstraint:
         cut = self._window = cut_window(prefix, suffix, window, language, prefix_cut, suffix_cut)
         self._prefix, self._suffix = encode(cut.prefix), encode(cut.suffix + cut.closer)
         self._parsed: dict[bytes, Tree] = {}  # a tree parsed here, for the view that renders its text
-        if language == "python" and not (cut.whole_start and cut.whole_end):
+        if not (cut.whole_start and cut.whole_end):
             text = self._prefix + self._suffix
             tree = self._parsed[text] = parse(language, text)
-            if error_extent(tree.root_node)[1] > _SPREAD_ERROR_BYTES:
+            if language == "python" and error_extent(tree.root_node)[1] > _SPREAD_ERROR_BYTES:
                 before, after = self._outer_brackets()
                 if before or after:
                     self._parsed.clear()
                     self._prefix = encode(before + cut.prefix)
                     self._suffix = encode(cut.suffix + cut.closer + after)
+            elif language in BLOCK_COMMENTS and (block := self._clean_block(tree, text)) is not None:
+                cut = self._narrow(text, *block)
         self._prefix_rows = self._prefix.count(b"\n")
         self._prefix_column = len(self._prefix) - (self._prefix.rfind(b"\n") + 1)  # bytes
         # The window stops short of the file's end: a string the middle opens may close past it.
         self._suffix_goes_on = suffix_cut or len(cut.suffix) < len(suffix)
         self._file_start = not prefix_cut and len(cut.prefix) == len(prefix)  # the window starts the file
         self._calls = CallChecker(prefix, suffix) if language == "python" else None
+
+    def _clean_block(self, tree: Tree, text: bytes) -> tuple[int, int] | None:
+        """The nearest block around the cursor (`blocks_around`) that parses with no error the
+        window lacks, where the window's parse has errors far from the cursor; else None.
+
+        A client's bounded context cut inside a long impl, class or function parses as errors
+        from its edges, and tree-sitter's recovery makes every draft's parse slower there (a
+        Rust window of 4-6 KB takes 3-4 times as long as the method around the cursor). A block
+        is kept only where each error of its own parse is one the window has at the same place:
+        a block that does not parse alone (a match arm, a method of a JavaScript class), or one
+        whose braces the missing line unbalances, is passed over for the next one out."""
+        cursor = len(self._prefix)
+        lo, hi = cursor - _NEAR_CURSOR_BYTES, cursor + _NEAR_CURSOR_BYTES
+        culprits = error_culprits(tree.root_node, text, 0, len(text), None)
+        if not any(c.end < lo or c.start > hi for c in culprits):
+            return None
+        known = {(c.kind, c.start, c.end) for c in culprits}
+        for start, end in blocks_around(text, cursor):
+            block = text[start:end]
+            own = error_culprits(parse(self.language, block).root_node, block, 0, len(block), None)
+            if all((c.kind, c.start + start, c.end + start) in known for c in own):
+                return start, end
+        return None
+
+    def _narrow(self, text: bytes, start: int, end: int) -> Window:
+        """Make bytes [start, end) of the window's text, whole lines around the cursor, the window."""
+        cursor = len(self._prefix)
+        self._parsed.clear()
+        self._prefix, self._suffix = text[start:cursor], text[cursor:end]
+        self._window = Window(decode(self._prefix), decode(self._suffix))
+        return self._window
 
     # --- SpanConstraint -------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -50,6 +51,11 @@ class Window:
 def encode(text: str) -> bytes:
     """UTF-8 bytes of `text`; lone surrogates (from broken clients) pass through, never raise."""
     return text.encode("utf-8", "surrogatepass")
+
+
+def decode(data: bytes) -> str:
+    """The text `encode` made `data` from (slices at line or token boundaries keep whole characters)."""
+    return data.decode("utf-8", "surrogatepass")
 
 
 BLOCK_COMMENTS = frozenset({"c", "cpp", "java", "javascript", "typescript", "tsx", "go", "rust"})
@@ -307,6 +313,56 @@ def _before_open_literal(suffix: str, scan: _LiteralScan) -> tuple[int, bool]:
     if pos < floor or scan.inside(pos):  # the literal opens on the cursor's line
         return len(suffix), False
     return pos, False
+
+
+_CLOSING = (b"}", b")", b"]")
+
+
+def blocks_around(text: bytes, cursor: int) -> Iterator[tuple[int, int]]:
+    """Byte ranges [start, end) of the blocks of `text` around byte `cursor`, nearest first, read
+    from indentation: a block runs from a line indented less than every line between it and the
+    cursor's line to the first line after the cursor's line indented no deeper, included where
+    that line closes a bracket. Stops at a block whose end is not in `text`.
+
+    For brace languages a cut window's edges are errors; the blocks are the candidates it can
+    narrow to (constraint.py checks each by a parse)."""
+    pos = text.rfind(b"\n", 0, cursor) + 1  # the cursor's line
+    after = text.find(b"\n", cursor) + 1 or len(text)  # the line after it
+    line = text[pos:after].rstrip(b"\r\n")
+    # An empty line (the middle brings its own indentation) sits as deep as the deeper neighbour.
+    level = _indent(line) if line else max(_indent(_nonblank(text, pos, -1)), _indent(_nonblank(text, after)))
+    while pos > 0 and level > 0:
+        start = text.rfind(b"\n", 0, pos - 1) + 1
+        line, pos = text[start:pos], start
+        if not line.strip() or line.lstrip().startswith(_CLOSING) or _indent(line) >= level:
+            continue
+        level = _indent(line)
+        end = _block_end(text, after, level)
+        if end is None:
+            return
+        yield start, end
+
+
+def _block_end(text: bytes, pos: int, level: int) -> int | None:
+    """End of a block at indentation `level` whose lines go on from line start `pos`: before the
+    first line indented no deeper, or after it where it closes a bracket; None past the text."""
+    while pos < len(text):
+        end = text.find(b"\n", pos) + 1 or len(text)
+        line = text[pos:end]
+        if line.strip() and _indent(line) <= level:
+            return end if line.lstrip().startswith(_CLOSING) else pos
+        pos = end
+    return None
+
+
+def _nonblank(text: bytes, pos: int, step: int = 1) -> bytes:
+    """The nearest line with text above (`step` -1) or from (1) line start `pos`, or b""."""
+    lines = reversed(text[:pos].splitlines()) if step < 0 else iter(text[pos:].splitlines())
+    return next((line for line in lines if line.strip()), b"")
+
+
+def _indent(line: bytes) -> int:
+    return len(line) - len(line.lstrip(b" \t"))
 
 
 def cut_window(

@@ -200,6 +200,36 @@ def test_a_bracket_the_middle_opens_is_not_supplied_by_the_window() -> None:
     assert not constraint.accepts("(a,,")
 
 
+FIELDS = "".join(f"    field_{i}: u32,\n" for i in range(20)) + "}\n\n"
+GETTERS = "".join(f"    fn get_{i}(&self) -> u32 {{\n        self.field_{i}\n    }}\n\n" for i in range(10))
+
+
+def test_a_window_cut_inside_rust_items_narrows_to_the_block_around_the_cursor() -> None:
+    # A client's bounded context starts among a struct's fields and stops inside the next impl:
+    # both edges parse as errors, which made every draft's parse slow. The method that holds the
+    # cursor parses alone with no other error than the half-typed line's, and becomes the window.
+    prefix = FIELDS + "impl Engine {\n" + GETTERS + "    fn total(&self) -> u32 {\n        let sum = "
+    suffix = "\n        sum + 1\n    }\n" + GETTERS + "}\n\nimpl Other {\n" + GETTERS
+    constraint = SyntaxConstraint("rust", prefix, suffix, prefix_cut=True, suffix_cut=True)
+    assert constraint.accepts("self.field_0 + self.field_1;")
+    assert not constraint.accepts("self.field_0 + ;")
+    assert constraint.invalid_ranges("self.field_0 + ;", True) != []
+    assert constraint._prefix.startswith(b"    fn total(&self) -> u32 {\n")
+    assert constraint._suffix == b"\n        sum + 1\n    }\n"
+
+
+def test_a_window_narrowed_around_a_missing_header_keeps_the_brace_it_closes() -> None:
+    # Without the cursor's `if err != nil {`, the if's closing brace ends the function for the
+    # parser; a window narrowed to that function would lose the brace the header needs.
+    helpers = "".join(f"func helper{i}() int {{\n\treturn {i}\n}}\n\n" for i in range(10))
+    prefix = "\t\tx := 1\n\t}\n}\n\n" + helpers + "func run(xs []int) error {\n\tfor _, x := range xs {\n"
+    prefix += "\t\terr := step(x)\n"
+    suffix = "\n\t\t\treturn err\n\t\t}\n\t}\n\treturn nil\n}\n\n" + helpers
+    constraint = SyntaxConstraint("go", prefix, suffix, prefix_cut=True)
+    assert constraint.accepts("\t\tif err != nil {")
+    assert not constraint.accepts("\t\tif err != nil {{")
+
+
 PROSE = "".join(f"    Line {i} of the docstring: ``obj`` is written as JSON to ``fp``.\n" for i in range(50))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mercury.syntax.window import CharMap, WindowConfig, cut_window, encode
+from mercury.syntax.window import CharMap, WindowConfig, blocks_around, cut_window, encode
 
 
 def _module(functions: int) -> str:
@@ -184,3 +184,21 @@ def test_lone_surrogates_do_not_raise() -> None:
     text = "x\ud800y"
     assert len(encode(text)) == 5
     assert CharMap(text).char(4) == 2
+
+
+NESTED = b"impl A {\n    fn f(&self) {\n        if x {\n            y();\n\n        }\n    }\n}\n"
+
+
+def test_blocks_around_the_cursor_are_read_from_indentation_nearest_first() -> None:
+    cursor = NESTED.index(b"y();")
+    blocks = [NESTED[a:b] for a, b in blocks_around(NESTED, cursor)]
+    assert blocks == [NESTED[NESTED.index(b"        if") : NESTED.index(b"    }\n}")], NESTED[9:-2], NESTED]
+    # An empty line sits as deep as its deeper neighbour, `y();` here.
+    empty = NESTED.index(b"\n\n") + 1
+    assert next(blocks_around(NESTED, empty)) == (NESTED.index(b"        if"), NESTED.index(b"    }\n}"))
+
+
+def test_blocks_around_stop_where_a_block_runs_past_the_text() -> None:
+    cut = NESTED[: NESTED.index(b"    }\n}")]  # the function's and the impl's braces are cut off
+    assert [cut[a:b] for a, b in blocks_around(cut, cut.index(b"y();"))] == [cut[cut.index(b"        if") :]]
+    assert list(blocks_around(b"x = 1\n", 2)) == []  # nothing is indented less than the top level
