@@ -171,13 +171,13 @@ class SyntaxConstraint:
         if not (cut.whole_start and cut.whole_end):
             text = self._prefix + self._suffix
             tree = self._parsed[text] = parse(language, text)
-            if language == "python" and error_extent(tree.root_node)[1] > _SPREAD_ERROR_BYTES:
-                before, after = self._outer_brackets()
-                if before or after:
-                    self._parsed.clear()
-                    self._prefix = encode(before + cut.prefix)
-                    self._suffix = encode(cut.suffix + cut.closer + after)
-            elif language in BLOCK_COMMENTS and (block := self._clean_block(tree, text)) is not None:
+            spread = error_extent(tree.root_node)[1] > _SPREAD_ERROR_BYTES
+            before, after = self._outer_brackets() if language == "python" and spread else ("", "")
+            if before or after:
+                self._parsed.clear()
+                self._prefix = encode(before + cut.prefix)
+                self._suffix = encode(cut.suffix + cut.closer + after)
+            elif (block := self._clean_block(tree, text)) is not None:
                 cut = self._narrow(text, *block)
         self._prefix_rows = self._prefix.count(b"\n")
         self._prefix_column = len(self._prefix) - (self._prefix.rfind(b"\n") + 1)  # bytes
@@ -191,8 +191,9 @@ class SyntaxConstraint:
         window lacks, where the window's parse has errors far from the cursor; else None.
 
         A client's bounded context cut inside a long impl, class or function parses as errors
-        from its edges, and tree-sitter's recovery makes every draft's parse slower there (a
-        Rust window of 4-6 KB takes 3-4 times as long as the method around the cursor). A block
+        from its edges (Python windows without a bracket to add, `_outer_brackets`, too), and
+        tree-sitter's recovery makes every draft's parse slower there (a Rust window of 4-6 KB
+        takes 3-4 times as long as the method around the cursor). A block
         is kept only where each error of its own parse is one the window has at the same place:
         a block that does not parse alone (a match arm, a method of a JavaScript class), or one
         whose braces the missing line unbalances, is passed over for the next one out."""

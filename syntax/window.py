@@ -324,8 +324,8 @@ def blocks_around(text: bytes, cursor: int) -> Iterator[tuple[int, int]]:
     cursor's line to the first line after the cursor's line indented no deeper, included where
     that line closes a bracket. Stops at a block whose end is not in `text`.
 
-    For brace languages a cut window's edges are errors; the blocks are the candidates it can
-    narrow to (constraint.py checks each by a parse)."""
+    A window cut inside a long block parses as errors from its edges; these blocks are the
+    candidates it can narrow to (constraint.py checks each by a parse)."""
     pos = text.rfind(b"\n", 0, cursor) + 1  # the cursor's line
     after = text.find(b"\n", cursor) + 1 or len(text)  # the line after it
     line = text[pos:after].rstrip(b"\r\n")

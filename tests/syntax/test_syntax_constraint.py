@@ -218,6 +218,21 @@ def test_a_window_cut_inside_rust_items_narrows_to_the_block_around_the_cursor()
     assert constraint._suffix == b"\n        sum + 1\n    }\n"
 
 
+def test_a_python_window_cut_inside_a_class_narrows_to_the_block_around_the_cursor() -> None:
+    # The bounded prefix starts inside an if of some method above: its stray `else` is an error
+    # far from the cursor, and no bracket mends it. The loop around the cursor parses alone with
+    # the error the half-typed line makes in the window, and becomes the window.
+    methods = "".join(f"    def get_{i}(self):\n        return self.x_{i}\n\n" for i in range(10))
+    prefix = "        return a\n    else:\n        return b\n\n" + methods
+    prefix += "    def run(self):\n        total = 0\n        for x in self.items:\n            total += "
+    suffix = "\n        return total\n\n" + methods
+    constraint = SyntaxConstraint("python", prefix, suffix, prefix_cut=True, suffix_cut=True)
+    assert constraint.accepts("x")
+    assert not constraint.accepts("x +")
+    assert constraint._prefix.startswith(b"        for x in self.items:\n")
+    assert constraint._suffix == b"\n"
+
+
 def test_a_window_narrowed_around_a_missing_header_keeps_the_brace_it_closes() -> None:
     # Without the cursor's `if err != nil {`, the if's closing brace ends the function for the
     # parser; a window narrowed to that function would lose the brace the header needs.
