@@ -18,7 +18,9 @@ check of the finished span (`accepts`) also refuses one more ERROR or MISSING no
 baseline: an old error can swallow a bad middle without leaving a culprit of its own.
 
 Cost: only a window of lines around the cursor is parsed (window.py), so a 10,000-line file
-costs what a 100-line one does. On a 2,000-line Python file an incremental call takes 0.1-0.2
+costs what a 100-line one does; a window that a client's bounded context cuts inside a long block
+narrows to the block around the cursor (`_clean_block`), since errors at its edges slow every
+parse. On a 2,000-line Python file an incremental call takes 0.1-0.2
 ms (median; tests/syntax/bench_constraint.py has the numbers and how they were measured), and
 the fixed work (`prepare`: the window's parses and the baselines) about 0.8 ms, which the engine
 overlaps with the first forward pass. Step checks of one completion stop
