@@ -195,10 +195,10 @@ class SyntaxConstraint:
         A client's bounded context cut inside a long impl, class or function parses as errors
         from its edges (Python windows without a bracket to add, `_outer_brackets`, too), and
         tree-sitter's recovery makes every draft's parse slower there (a Rust window of 4-6 KB
-        takes 3-4 times as long as the method around the cursor). A block
-        is kept only where each error of its own parse is one the window has at the same place:
-        a block that does not parse alone (a match arm, a method of a JavaScript class), or one
-        whose braces the missing line unbalances, is passed over for the next one out."""
+        takes 3-4 times as long as the method around the cursor). A block is kept only where
+        each error of its own parse is one the window has at the same place: a block that does
+        not parse alone (a match arm, a method of a JavaScript class), or one whose braces the
+        missing line unbalances, is passed over for the next one out."""
         cursor = len(self._prefix)
         lo, hi = cursor - _NEAR_CURSOR_BYTES, cursor + _NEAR_CURSOR_BYTES
         culprits = error_culprits(tree.root_node, text, 0, len(text), None)

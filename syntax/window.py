@@ -329,8 +329,7 @@ def blocks_around(text: bytes, cursor: int) -> Iterator[tuple[int, int]]:
     pos = text.rfind(b"\n", 0, cursor) + 1  # the cursor's line
     after = text.find(b"\n", cursor) + 1 or len(text)  # the line after it
     line = text[pos:after].rstrip(b"\r\n")
-    # An empty line (the middle brings its own indentation) sits as deep as the deeper neighbour.
-    level = _indent(line) if line else max(_indent(_nonblank(text, pos, -1)), _indent(_nonblank(text, after)))
+    level = _indent(line) if line else _empty_line_depth(text, pos, after)
     while pos > 0 and level > 0:
         start = text.rfind(b"\n", 0, pos - 1) + 1
         line, pos = text[start:pos], start
@@ -355,10 +354,12 @@ def _block_end(text: bytes, pos: int, level: int) -> int | None:
     return None
 
 
-def _nonblank(text: bytes, pos: int, step: int = 1) -> bytes:
-    """The nearest line with text above (`step` -1) or from (1) line start `pos`, or b""."""
-    lines = reversed(text[:pos].splitlines()) if step < 0 else iter(text[pos:].splitlines())
-    return next((line for line in lines if line.strip()), b"")
+def _empty_line_depth(text: bytes, line_start: int, next_line: int) -> int:
+    """Indentation of an empty cursor line (the middle brings its own): that of the deeper of the
+    nearest lines with text above and below it."""
+    above = next((line for line in reversed(text[:line_start].splitlines()) if line.strip()), b"")
+    below = next((line for line in text[next_line:].splitlines() if line.strip()), b"")
+    return max(_indent(above), _indent(below))
 
 
 def _indent(line: bytes) -> int:
