@@ -27,6 +27,7 @@ from pytest_lsp import client_capabilities, make_test_lsp_client
 from mercury.eval_tasks import heldout_tasks, load_heldout
 
 OPTIONS = {"debounce": {"mode": "fixed", "ms": 0}}
+EXTENSIONS = {"python": ".py", "go": ".go", "rust": ".rs"}  # the languages of the held-out corpora
 WORK_COUNTS = ("engine_calls", "forward_passes", "vetoed")
 
 
@@ -69,7 +70,8 @@ async def request(client, uri: str, text_before: str) -> tuple[float, str]:
 
 
 def open_doc(client, uri: str, text: str) -> None:
-    item = types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+    language = next(name for name, ext in EXTENSIONS.items() if uri.endswith(ext))
+    item = types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
     client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=item))
 
 
@@ -89,7 +91,7 @@ def type_char(client, uri: str, version: int, before: str, ch: str) -> str:
 async def cold(client, tasks) -> list[dict]:
     samples = []
     for i, task in enumerate(tasks):
-        uri = f"file:///bench/cold_{i}.py"
+        uri = f"file:///bench/cold_{i}{EXTENSIONS[task.language]}"
         open_doc(client, uri, task.prefix + task.suffix)
         ms, text = await request(client, uri, task.prefix)
         samples.append({"kind": "multi" if task.multiline else "single", "ms": ms, "empty": not text})
@@ -103,7 +105,7 @@ async def warm(client, tasks, keystrokes: int) -> list[dict]:
     """Type each task's middle (up to `keystrokes` characters) into the document, asking after each key."""
     samples = []
     for i, task in enumerate(tasks):
-        uri = f"file:///bench/warm_{i}.py"
+        uri = f"file:///bench/warm_{i}{EXTENSIONS[task.language]}"
         open_doc(client, uri, task.prefix + task.suffix)
         await request(client, uri, task.prefix)  # the first request of a document is cold: not counted
         before = task.prefix
@@ -170,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warm-tasks", type=int, default=None, help="tasks typed (default: a quarter of --tasks)")
     p.add_argument("--threads", type=int, default=2, help="the server's compute threads")
     p.add_argument("--corpus", default="/work/data/corpus")
+    p.add_argument("--language", choices=sorted(EXTENSIONS), default="python", help="the tasks' language")
     p.add_argument(
         "--unconstrained", action="store_true", help="turn the syntax constraint off in the server"
     )
@@ -182,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         options["lineBudgetMs"] = args.line_budget_ms
     if args.single_tokens is not None:
         options["tokens"] = {"single": args.single_tokens}
-    records = load_heldout(Path(args.corpus))
+    records = load_heldout(Path(args.corpus), args.language)
     single = heldout_tasks(records, "single-line", args.tasks, seed=7)
     multi = heldout_tasks(records, "multi-line", args.tasks, seed=7)
     typed_count = args.warm_tasks or max(1, args.tasks // 4)
