@@ -38,6 +38,7 @@ are only checked for closing it early. A constraint serves one request from one 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -82,6 +83,10 @@ _HEADER_REACH = 512  # bytes before the middle searched for block headers it may
 _SPREAD_ERROR_BYTES = 512
 # Errors of a cut window this far from the cursor are the cut's, not the line's (`_clean_block`).
 _NEAR_CURSOR_BYTES = 200
+# Blocks around the cursor tried for a cut window, a parse each: the block kept is the first, second
+# or third in nearly every case (Go and Rust held-out lines), and deeply nested text must not cost
+# a parse per level.
+_BLOCKS_TRIED = 4
 # Drafts one completion may parse for its step checks; past the budget drafts go unchecked and the
 # finished span is still checked. A count, not a clock, so that an answer does not depend on the
 # machine's load. A typical check takes 0.1-0.5 ms; half of the completions of warm typing parse at
@@ -205,7 +210,7 @@ class SyntaxConstraint:
         if not any(c.end < lo or c.start > hi for c in culprits):
             return None
         known = {(c.kind, c.start, c.end) for c in culprits}
-        for start, end in blocks_around(text, cursor):
+        for start, end in itertools.islice(blocks_around(text, cursor), _BLOCKS_TRIED):
             block = text[start:end]
             own = error_culprits(parse(self.language, block).root_node, block, 0, len(block), None)
             if all((c.kind, c.start + start, c.end + start) in known for c in own):

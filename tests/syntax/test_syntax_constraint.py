@@ -218,6 +218,23 @@ def test_a_window_cut_inside_rust_items_narrows_to_the_block_around_the_cursor()
     assert constraint._suffix == b"\n        sum + 1\n    }\n"
 
 
+def test_a_cut_window_tries_a_bounded_number_of_blocks(monkeypatch) -> None:
+    # Each block tried costs a parse: deeply nested text, whose blocks all fail to parse alone,
+    # must not cost one per level. Here every candidate is a sliver that fails.
+    def slivers(text: bytes, cursor: int):
+        return [(cursor - 3, cursor + 1)] * 100
+
+    parses = []
+    real_parse = constraint_module.parse
+    monkeypatch.setattr(constraint_module, "blocks_around", slivers)
+    monkeypatch.setattr(constraint_module, "parse", lambda *a: parses.append(1) or real_parse(*a))
+    prefix = "        x := 1\n\t}\n}\n" * 20 + "func f() {\n\ty := "
+    constraint = SyntaxConstraint("go", prefix, "\n\treturn y\n}\n", prefix_cut=True)
+    constraint.prepare()
+    assert len(parses) == 1 + constraint_module._BLOCKS_TRIED + 1  # the window, the blocks, the prefix
+    assert constraint.accepts("2")
+
+
 def test_a_python_window_cut_inside_a_class_narrows_to_the_block_around_the_cursor() -> None:
     # The bounded prefix starts inside an if of some method above: its stray `else` is an error
     # far from the cursor, and no bracket mends it. The loop around the cursor parses alone with
