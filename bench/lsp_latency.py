@@ -9,6 +9,7 @@ Raw samples go to a JSON file; the table shows medians and p95 (Tabby's latencyT
 samples and computes statistics apart, so do we).
 
     python bench/lsp_latency.py --model coder-mini --model models/coder-mini-ar --out docs/lsp_latency.json
+    python bench/lsp_latency.py --model coder-mini --language rust --corpus /work/data/corpus-multi
 """
 
 from __future__ import annotations
