@@ -120,6 +120,21 @@ class FimSampler:
         return self._encode(prefix, doc[a:b], "")
 
 
+class MixedSampler:
+    """Given examples (a teacher's, from `mercury distill`) at rate `share`, examples cut from texts
+    otherwise."""
+
+    def __init__(self, cut: FimSampler, given: list[FimExample], share: float, rng: random.Random):
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"the share of distilled examples must be in [0, 1], not {share}")
+        self.cut, self.given, self.share, self.rng = cut, given, share, rng
+
+    def sample(self) -> FimExample:
+        if self.rng.random() < self.share:
+            return self.rng.choice(self.given)
+        return self.cut.sample()
+
+
 def cut_span(doc: str, kind: str, rng: random.Random) -> tuple[int, int] | None:
     """Character span [a, b) of one kind, or None when this document has no such span here."""
     lines = doc.splitlines(keepends=True)

@@ -25,7 +25,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .data import FimSampler, SpanPolicy, read_texts
+from .data import FimSampler, MixedSampler, SpanPolicy, read_texts
+from .distill import read_distilled
 from .model import OBJECTIVES, Denoiser, ModelConfig
 from .objective import Batch, build_batch, loss
 from .tokenizer import CodeTokenizer, train_tokenizer
@@ -56,6 +57,9 @@ class TrainConfig:
     eval_every: int = 200
     eval_batches: int = 8
     tokenizer_sample_mb: float = 20.0
+    # `mercury distill` files: a teacher's middles, drawn at distilled_share instead of cut examples
+    distilled: list[str] | None = None
+    distilled_share: float = 1.0
     init_from: str = ""  # model folder to continue (weights, config, tokenizer); fresh optimizer and schedule
     # Train the --init-from model under this objective instead of its own: an AR model's weights as
     # the start of a diffusion model (adaptation, as Dream and DiffuLLaMA start from AR checkpoints).
@@ -80,7 +84,7 @@ def _add_fields(p: argparse.ArgumentParser, cls, skip: set[str]) -> None:
         flag = "--" + f.name.replace("_", "-")
         if f.type in ("bool", bool):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
-        elif f.name in ("heldout",):
+        elif f.name in ("heldout", "distilled"):
             p.add_argument(flag, nargs="+", default=None)
         elif f.name == "out":
             p.add_argument(flag, required=True)
@@ -138,7 +142,9 @@ class Trainer:
         self.optimizer = self._optimizer()
         self.rng = random.Random(cfg.seed)
         self.noise = torch.Generator().manual_seed(cfg.seed)
-        self.sampler = FimSampler(texts, self.tok, self.rng, policy)
+        self.distilled = read_distilled(cfg.distilled, self.out / "tokenizer.json") if cfg.distilled else []
+        self.texts = texts
+        self.sampler = training_sampler(texts, self.distilled, self.tok, self.rng, policy, cfg)
         self.heldout = self._heldout_batches(cfg.heldout)
         self.precision = choose_precision(cfg.precision, cfg.device)
         self.step, self.elapsed, self.tokens_seen = 0, 0.0, 0
@@ -200,7 +206,7 @@ class Trainer:
             return self._batch(self.sampler, self.noise)
         if self._stream is None:
             stream = BatchStream(
-                self.sampler.texts, self.tok, self.policy, self.cfg, self.model.cfg, self.step
+                self.texts, self.distilled, self.tok, self.policy, self.cfg, self.model.cfg, self.step
             )
             loader = torch.utils.data.DataLoader(
                 stream, batch_size=None, num_workers=self.cfg.loader_workers, prefetch_factor=2
@@ -328,8 +334,13 @@ class Trainer:
         print(f"resumed {self.out} at step {self.step} ({self.tokens_seen} tokens seen)")
 
 
+def training_sampler(texts, distilled, tok, rng, policy, cfg: TrainConfig) -> FimSampler | MixedSampler:
+    sampler = FimSampler(texts, tok, rng, policy)
+    return MixedSampler(sampler, distilled, cfg.distilled_share, rng) if distilled else sampler
+
+
 def draw_batch(
-    sampler: FimSampler, gen: torch.Generator, tok: CodeTokenizer, cfg: TrainConfig, model_cfg: ModelConfig
+    sampler: FimSampler | MixedSampler, gen: torch.Generator, tok: CodeTokenizer, cfg: TrainConfig, model_cfg: ModelConfig
 ) -> Batch:
     examples = [sampler.sample() for _ in range(cfg.batch_size)]
     return build_batch(
@@ -342,16 +353,16 @@ class BatchStream(torch.utils.data.IterableDataset):
 
     Where workers are forked (Linux), the texts are shared with the trainer rather than pickled."""
 
-    def __init__(self, texts, tok, policy, cfg: TrainConfig, model_cfg: ModelConfig, start_step: int):
+    def __init__(self, texts, distilled, tok, policy, cfg: TrainConfig, model_cfg: ModelConfig, start_step: int):
         super().__init__()
-        self.texts, self.tok, self.policy = texts, tok, policy
+        self.texts, self.distilled, self.tok, self.policy = texts, distilled, tok, policy
         self.cfg, self.model_cfg, self.start_step = cfg, model_cfg, start_step
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         rng = random.Random(f"{self.cfg.seed}/{self.start_step}/{info.id if info else 0}")
         gen = torch.Generator().manual_seed(rng.getrandbits(63))
-        sampler = FimSampler(self.texts, self.tok, rng, self.policy)
+        sampler = training_sampler(self.texts, self.distilled, self.tok, rng, self.policy, self.cfg)
         while True:
             yield draw_batch(sampler, gen, self.tok, self.cfg, self.model_cfg)
 

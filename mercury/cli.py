@@ -9,6 +9,11 @@ import sys
 # should not pay for training code, and `--help` should not import torch.
 SUBCOMMANDS = {
     "train": ("mercury.denoiser.train", "main", "train a block-diffusion coder (or the AR baseline)"),
+    "distill": (
+        "mercury.denoiser.distill",
+        "main",
+        "write a teacher's greedy middles for knowledge distillation",
+    ),
     "export": (
         "mercury.denoiser.onnx_backend",
         "main",
