@@ -41,7 +41,9 @@ def tokenizer_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def distill_example(greedy: GreedySampler, tok: CodeTokenizer, real: FimExample, max_middle: int) -> Distilled:
+def distill_example(
+    greedy: GreedySampler, tok: CodeTokenizer, real: FimExample, max_middle: int
+) -> Distilled:
     """The teacher's greedy middle for the real example's context, or the real example."""
     settings = SpanSettings(multiline=True, max_tokens=max_middle)
     out = greedy.fill(context_ids(tok, real.prefix_ids, real.suffix_ids), None, settings)
@@ -118,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     # A continued file draws from a stream seeded by its length, so it never repeats its first part.
     rng = random.Random(f"{args.seed}/{done}")
     policy = SpanPolicy(
-        fim_rate=args.fim_rate, max_prefix=args.max_prefix, max_suffix=args.max_suffix, max_middle=args.max_middle
+        fim_rate=args.fim_rate,
+        max_prefix=args.max_prefix,
+        max_suffix=args.max_suffix,
+        max_middle=args.max_middle,
     )
     sampler = FimSampler(read_texts(args.data), tok, rng, policy)
     greedy = GreedySampler(engine.model, tok)
@@ -129,6 +134,6 @@ def main(argv: list[str] | None = None) -> int:
             taught += d.from_teacher
             f.write(json.dumps(to_record(d, digest)) + "\n")
             f.flush()  # an interrupted run loses at most the example in hand
-    made = max(0, args.examples - done)
-    print(f"{out}: {made} examples written ({taught} with the teacher's middle), {max(done, args.examples)} in all")
+    made, total = max(0, args.examples - done), max(done, args.examples)
+    print(f"{out}: {made} examples written ({taught} with the teacher's middle), {total} in all")
     return 0

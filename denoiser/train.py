@@ -340,7 +340,11 @@ def training_sampler(texts, distilled, tok, rng, policy, cfg: TrainConfig) -> Fi
 
 
 def draw_batch(
-    sampler: FimSampler | MixedSampler, gen: torch.Generator, tok: CodeTokenizer, cfg: TrainConfig, model_cfg: ModelConfig
+    sampler: FimSampler | MixedSampler,
+    gen: torch.Generator,
+    tok: CodeTokenizer,
+    cfg: TrainConfig,
+    model_cfg: ModelConfig,
 ) -> Batch:
     examples = [sampler.sample() for _ in range(cfg.batch_size)]
     return build_batch(
@@ -353,7 +357,9 @@ class BatchStream(torch.utils.data.IterableDataset):
 
     Where workers are forked (Linux), the texts are shared with the trainer rather than pickled."""
 
-    def __init__(self, texts, distilled, tok, policy, cfg: TrainConfig, model_cfg: ModelConfig, start_step: int):
+    def __init__(
+        self, texts, distilled, tok, policy, cfg: TrainConfig, model_cfg: ModelConfig, start_step: int
+    ):
         super().__init__()
         self.texts, self.distilled, self.tok, self.policy = texts, distilled, tok, policy
         self.cfg, self.model_cfg, self.start_step = cfg, model_cfg, start_step

@@ -46,7 +46,9 @@ def tok(tiny_ar_model_dir):
 
 
 def real_example(tok):
-    return FimExample(tok.encode("def area(width, "), tok.encode("\n    return width"), tok.encode("height):"))
+    return FimExample(
+        tok.encode("def area(width, "), tok.encode("\n    return width"), tok.encode("height):")
+    )
 
 
 def teach(tok, script):
@@ -107,7 +109,9 @@ def test_distilled_examples_from_another_tokenizer_are_refused(tmp_path, tiny_ar
 
 def test_mixed_sampler_draws_the_given_examples_at_its_share(tok):
     given = [FimExample([1], [], [2])]
-    cut = FimSampler([MEMORISED], tok, random.Random(0), SpanPolicy(max_prefix=32, max_suffix=16, max_middle=8))
+    cut = FimSampler(
+        [MEMORISED], tok, random.Random(0), SpanPolicy(max_prefix=32, max_suffix=16, max_middle=8)
+    )
     for share, low, high in ((0.0, 0, 0), (0.5, 150, 250), (1.0, 400, 400)):
         mixed = MixedSampler(cut, given, share, random.Random(1))
         drawn = sum(mixed.sample() is given[0] for _ in range(400))
@@ -122,11 +126,31 @@ def test_train_draws_from_distilled_files(tmp_path, tiny_ar_model_dir, tok):
     (code / "m.py").write_text(MEMORISED)
     path = tmp_path / "d.jsonl"
     mercury_main(
-        ["distill", str(code), "--teacher", str(tiny_ar_model_dir), "--out", str(path), "--examples", "4", *SMALL]
+        [
+            "distill",
+            str(code),
+            "--teacher",
+            str(tiny_ar_model_dir),
+            "--out",
+            str(path),
+            "--examples",
+            "4",
+            *SMALL,
+        ]
     )
     given = read_distilled([str(path)], tiny_ar_model_dir / "tokenizer.json")
     argv = [str(code), "--out", str(tmp_path / "run"), "--init-from", str(tiny_ar_model_dir)]
-    argv += ["--adapt-to", "diffusion", "--distilled", str(path), "--max-steps", "2", "--batch-size", "2", *SMALL]
+    argv += [
+        "--adapt-to",
+        "diffusion",
+        "--distilled",
+        str(path),
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "2",
+        *SMALL,
+    ]
     trainer = Trainer(*parse_args(argv))
     assert all(trainer.sampler.sample() in given for _ in range(20))  # share 1 by default
     trainer.run()
