@@ -8,7 +8,7 @@ import torch
 from mercury.denoiser.data import FimSampler, MixedSampler, SpanPolicy
 from mercury.denoiser.distill import distill_example, read_distilled, tokenizer_digest
 from mercury.denoiser.model import ModelConfig
-from mercury.denoiser.objective import FimExample
+from mercury.denoiser.objective import FimExample, context_ids
 from mercury.denoiser.sampler import GreedySampler
 from mercury.denoiser.tokenizer import CodeTokenizer
 from mercury.denoiser.train import Trainer, parse_args
@@ -120,38 +120,31 @@ def test_mixed_sampler_draws_the_given_examples_at_its_share(tok):
         MixedSampler(cut, given, 1.5, random.Random(1))
 
 
-def test_train_draws_from_distilled_files(tmp_path, tiny_ar_model_dir, tok):
+def distilled_run(tmp_path, teacher, *extra):
+    """A trainer on 4 distilled examples from `teacher`, and those examples."""
     code = tmp_path / "code"
     code.mkdir()
     (code / "m.py").write_text(MEMORISED)
     path = tmp_path / "d.jsonl"
     mercury_main(
-        [
-            "distill",
-            str(code),
-            "--teacher",
-            str(tiny_ar_model_dir),
-            "--out",
-            str(path),
-            "--examples",
-            "4",
-            *SMALL,
-        ]
+        ["distill", str(code), "--teacher", str(teacher), "--out", str(path), "--examples", "4", *SMALL]
     )
-    given = read_distilled([str(path)], tiny_ar_model_dir / "tokenizer.json")
-    argv = [str(code), "--out", str(tmp_path / "run"), "--init-from", str(tiny_ar_model_dir)]
-    argv += [
-        "--adapt-to",
-        "diffusion",
-        "--distilled",
-        str(path),
-        "--max-steps",
-        "2",
-        "--batch-size",
-        "2",
-        *SMALL,
-    ]
-    trainer = Trainer(*parse_args(argv))
+    given = read_distilled([str(path)], teacher / "tokenizer.json")
+    argv = [str(code), "--out", str(tmp_path / "run"), "--init-from", str(teacher), "--adapt-to", "diffusion"]
+    argv += ["--distilled", str(path), "--max-steps", "2", "--batch-size", "2", *SMALL, *extra]
+    return Trainer(*parse_args(argv)), given
+
+
+def test_train_draws_from_distilled_files(tmp_path, tiny_ar_model_dir):
+    trainer, given = distilled_run(tmp_path, tiny_ar_model_dir)
     assert all(trainer.sampler.sample() in given for _ in range(20))  # share 1 by default
     trainer.run()
     assert trainer.step == 2
+
+
+def test_loader_workers_draw_from_distilled_files_too(tmp_path, tiny_ar_model_dir, tok):
+    trainer, given = distilled_run(tmp_path, tiny_ar_model_dir, "--loader-workers", "1")
+    contexts = [context_ids(tok, e.prefix_ids, e.suffix_ids) for e in given]
+    batch = trainer._next_batch()
+    for row in batch.ids.tolist():
+        assert any(row[: len(c)] == c for c in contexts)
