@@ -72,7 +72,7 @@ def read_distilled(paths: list[str], tok_path: Path) -> list[FimExample]:
             for n, line in enumerate(f, 1):
                 if not line.strip():
                     continue
-                record = json.loads(line)
+                record = _record(line, f"{path}:{n}")
                 if record["tokenizer"] != digest:
                     raise ValueError(
                         f"{path}:{n}: made with another tokenizer than {tok_path} "
@@ -82,6 +82,17 @@ def read_distilled(paths: list[str], tok_path: Path) -> list[FimExample]:
     if not examples:
         raise ValueError(f"no distilled examples in {', '.join(paths)}")
     return examples
+
+
+def _record(line: str, where: str) -> dict:
+    try:
+        record = json.loads(line)
+        keys = ("prefix_ids", "suffix_ids", "middle_ids", "tokenizer")
+        if isinstance(record, dict) and all(key in record for key in keys):
+            return record
+    except json.JSONDecodeError:
+        pass
+    raise ValueError(f"{where}: not a `mercury distill` record (a cut-off line of an interrupted run?)")
 
 
 def count_lines(path: Path) -> int:

@@ -107,6 +107,14 @@ def test_distilled_examples_from_another_tokenizer_are_refused(tmp_path, tiny_ar
         read_distilled([str(path)], tiny_ar_model_dir / "tokenizer.json")
 
 
+@pytest.mark.parametrize("line", ['{"prefix_ids": [1], "suffix_ids"', '{"middle_ids": [2]}', "[1, 2]"])
+def test_a_line_that_is_no_distilled_record_is_a_clear_error(tmp_path, tiny_ar_model_dir, line):
+    path = tmp_path / "d.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(ValueError, match=r"d.jsonl:1: not a `mercury distill` record"):
+        read_distilled([str(path)], tiny_ar_model_dir / "tokenizer.json")
+
+
 def test_mixed_sampler_draws_the_given_examples_at_its_share(tok):
     given = [FimExample([1], [], [2])]
     cut = FimSampler(
