@@ -18,6 +18,9 @@ Reported per set (language and kind), and pooled per kind over all sets:
              Both count ERROR and MISSING nodes with mercury.parsecheck, which is independent of
              the constraint's own rules, so the constraint is not graded by itself;
   EM         exact match; pass@1 where the tests are executed (see `mercury eval`'s notes);
+  EM lost / gained (p)   tasks only the unconstrained run matched / only the constrained one,
+             and McNemar's exact p of that split (mercury.eval_stats): whether the constraint
+             lowers exact match beyond chance;
   empty      share of empty completions (the constraint returns nothing rather than a break);
   reference refused   share of tasks whose reference middle the constraint's final check refuses:
              the constraint can never return the right answer there (a window cut inside a
@@ -49,6 +52,7 @@ from tqdm import tqdm
 
 from mercury import evaluate, parsecheck
 from mercury.eval_metrics import aggregate
+from mercury.eval_stats import paired_binary
 from mercury.eval_tasks import FimTask
 
 MODES = ("unconstrained", "constrained")
@@ -166,6 +170,12 @@ def summarize(name: str, language: str, kind: str, pairs: list[dict]) -> dict:
         "reference_refused": round(statistics.fmean(refused), 4) if refused else None,
         "unconstrained": mode_summary(off),
         "constrained": mode_summary(on),
+        # Exact matches the constraint lost and gained, task by task, and McNemar's p of that split.
+        "exact_match_paired": paired_binary(
+            [(bool(u["em"]), bool(c["em"])) for u, c in zip(off, on, strict=True)]
+        )
+        if pairs
+        else None,
         "added_ms_median": round(statistics.median(added), 1) if added else None,
         "added_ms_mean": round(statistics.fmean(added), 1) if added else None,
         "added_pct": round(100 * (mean_on / mean_off - 1), 1) if mean_off > 0 else None,
@@ -215,6 +225,12 @@ def _pair(row: dict, key: str, fmt) -> str:
     return f"{fmt(row['unconstrained'][key])} → {fmt(row['constrained'][key])}"
 
 
+def _em_split(paired: dict | None) -> str:
+    if not paired:
+        return "-"
+    return f"{paired['only_baseline']} / {paired['only_model']} ({paired['p_value']:.2f})"
+
+
 _COLUMNS = (
     ("language", lambda r: r["language"]),
     ("kind", lambda r: r["kind"]),
@@ -223,6 +239,7 @@ _COLUMNS = (
     ("parseable off → on", lambda r: _pair(r, "parseable", _pct)),
     ("no new errors off → on", lambda r: _pair(r, "no_new_errors", _pct)),
     ("EM off → on", lambda r: _pair(r, "exact_match", _pct)),
+    ("EM lost / gained (p)", lambda r: _em_split(r.get("exact_match_paired"))),
     ("pass@1 off → on", lambda r: _pair(r, "pass_at_1", _pct)),
     ("empty off → on", lambda r: _pair(r, "empty", _pct)),
     ("reference refused", lambda r: _pct(r.get("reference_refused"))),

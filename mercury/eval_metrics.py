@@ -14,6 +14,8 @@ import ast
 import difflib
 import statistics
 
+from mercury.eval_stats import wilson_interval
+
 try:  # the maintained implementation of the Indel ratio; difflib gives the same on most inputs
     from rapidfuzz.fuzz import ratio as _rf_ratio
 except ImportError:  # pragma: no cover - depends on the environment
@@ -68,6 +70,11 @@ def _mean(values: list[float]) -> float | None:
     return round(statistics.fmean(values), 4) if values else None
 
 
+def _interval(successes: int, n: int) -> list[float] | None:
+    pair = wilson_interval(successes, n)
+    return None if pair is None else [round(pair[0], 4), round(pair[1], 4)]
+
+
 def aggregate(rows: list[dict]) -> dict:
     """Set-level figures from per-task rows (keys: em, es, passed, syntax_ok, forward_passes,
     tokens, elapsed_ms, empty). Forward passes per token is a ratio of sums, so long completions
@@ -79,6 +86,7 @@ def aggregate(rows: list[dict]) -> dict:
     return {
         "n": len(rows),
         "exact_match": _mean([float(r["em"]) for r in rows]),
+        "exact_match_interval": _interval(sum(bool(r["em"]) for r in rows), len(rows)),
         "edit_similarity": _mean([r["es"] for r in rows]),
         "pass_at_1": _mean([float(p) for p in passes]),
         "syntax_valid": _mean([float(s) for s in syntax]),

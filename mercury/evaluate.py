@@ -12,8 +12,13 @@ the Python sets (DEFAULT_SETS); --sets picks any of ALL_SETS.
 Metrics per set (mercury.eval_metrics): n, exact match, edit similarity, pass@1 where tests run
 (execution in mercury.sandbox, for other languages only where their toolchain is installed;
 SAFIM api: the official syntax match), syntax validity in context, forward passes per generated
-token, median wall milliseconds per completion. Sets that could not be executed, or only in
-part, get a line in the report's "notes".
+token, median wall milliseconds per completion; exact match with its 95% interval. Sets that
+could not be executed, or only in part, get a line in the report's "notes".
+
+With several models (or taus), each after the first is compared with the first task by task
+(mercury.eval_stats, the report's "comparisons" and a second table): the difference in exact
+match, edit similarity and pass@1 with 95% intervals, the tasks only one of the two gets right,
+and McNemar's exact p. Put the baseline first: `--model coder-mini-ar --model coder-mini`.
 
 Every request carries the task's tree-sitter language name, so a constrained engine applies the
 grammar of that language.
@@ -44,6 +49,7 @@ from tqdm import tqdm
 from mercury import eval_tasks, parsecheck
 from mercury.denoiser.api import CompletionRequest, CompletionResult
 from mercury.eval_metrics import aggregate, api_syntax_match, edit_similarity, exact_match
+from mercury.eval_stats import compare_rows
 from mercury.eval_tasks import HELDOUT_KINDS, HELDOUT_LANGUAGES, HUMANEVAL_X, FimTask
 from mercury.sandbox import Limits, can_run, outputs_match, run_program, run_python
 
@@ -218,12 +224,13 @@ def evaluate_models(
     """The full report: config, machine, and per model per set the aggregate metrics."""
     task_sets = {name: build_set(name, cfg) for name in cfg.sets}
     results: dict[str, dict] = {}
+    rows_of: dict[str, dict[str, list[dict]]] = {}
     pred_file = open(predictions, "w", encoding="utf-8") if predictions else None
     try:
         for label, engine in engines.items():
-            results[label] = {}
+            results[label], rows_of[label] = {}, {}
             for name, tasks in task_sets.items():
-                rows = evaluate_set(engine, tasks, cfg, f"{label} {name}")
+                rows = rows_of[label][name] = evaluate_set(engine, tasks, cfg, f"{label} {name}")
                 results[label][name] = aggregate(rows)
                 results[label][name]["n_executed"] = sum(r["passed"] is not None for r in rows)
                 for row in rows if pred_file else ():
@@ -236,7 +243,23 @@ def evaluate_models(
         "machine": machine_info(),
         "notes": execution_notes(task_sets),
         "results": results,
+        "comparisons": compare_models(rows_of),
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def compare_models(rows_of: dict[str, dict[str, list[dict]]]) -> dict:
+    """Each model after the first, task by task against the first on every set (eval_stats)."""
+    labels = list(rows_of)
+    if len(labels) < 2:
+        return {}
+    baseline = rows_of[labels[0]]
+    return {
+        "baseline": labels[0],
+        "models": {
+            label: {name: compare_rows(baseline[name], rows) for name, rows in rows_of[label].items()}
+            for label in labels[1:]
+        },
     }
 
 
@@ -277,15 +300,20 @@ def machine_info() -> dict:
     }
 
 
+def _percent_range(pair: list[float]) -> str:
+    return f"{pair[0]:.1%}-{pair[1]:.1%}"
+
+
 _COLUMNS = (
-    ("n", "n", "{:d}"),
-    ("EM", "exact_match", "{:.1%}"),
-    ("ES", "edit_similarity", "{:.1%}"),
-    ("pass@1", "pass_at_1", "{:.1%}"),
-    ("syntax", "syntax_valid", "{:.1%}"),
-    ("empty", "empty", "{:.0%}"),
-    ("fp/tok", "forward_passes_per_token", "{:.2f}"),
-    ("ms p50", "median_ms", "{:.0f}"),
+    ("n", "n", "{:d}".format),
+    ("EM", "exact_match", "{:.1%}".format),
+    ("EM 95% CI", "exact_match_interval", _percent_range),
+    ("ES", "edit_similarity", "{:.1%}".format),
+    ("pass@1", "pass_at_1", "{:.1%}".format),
+    ("syntax", "syntax_valid", "{:.1%}".format),
+    ("empty", "empty", "{:.0%}".format),
+    ("fp/tok", "forward_passes_per_token", "{:.2f}".format),
+    ("ms p50", "median_ms", "{:.0f}".format),
 )
 
 
@@ -298,10 +326,59 @@ def format_table(report: dict) -> str:
     for set_name in sets:
         for label, per_model in results.items():
             metrics = per_model.get(set_name, {})
-            cells = [
-                fmt.format(metrics[key]) if metrics.get(key) is not None else "-" for _, key, fmt in _COLUMNS
-            ]
+            cells = [fmt(metrics[key]) if metrics.get(key) is not None else "-" for _, key, fmt in _COLUMNS]
             rows.append([set_name, label, *cells])
+    return _aligned(header, rows)
+
+
+def format_comparisons(report: dict) -> str:
+    """Each later model against the first, task by task ("" with one model): differences in points
+    with their 95% intervals, the tasks only one of the two gets right, and McNemar's p."""
+    comparisons = report.get("comparisons") or {}
+    if not comparisons:
+        return ""
+    header = [
+        "set",
+        "model",
+        "n",
+        "EM diff [95% CI]",
+        "EM only model/baseline",
+        "p",
+        "ES diff [95% CI]",
+        "pass@1 diff",
+        "p",
+    ]
+    rows = []
+    for label, per_set in comparisons["models"].items():
+        for set_name, c in per_set.items():
+            if not c["n"]:
+                continue
+            em, es, passed = c["exact_match"], c["edit_similarity"], c.get("pass_at_1")
+            rows.append(
+                [
+                    set_name,
+                    label,
+                    str(c["n"]),
+                    _points(em),
+                    f"{em['only_model']}/{em['only_baseline']}",
+                    f"{em['p_value']:.2f}",
+                    _points(es),
+                    _points(passed) if passed else "-",
+                    f"{passed['p_value']:.2f}" if passed else "-",
+                ]
+            )
+    title = (
+        f"paired against {comparisons['baseline']} (same tasks; differences in points, model minus baseline):"
+    )
+    return title + "\n" + _aligned(header, rows)
+
+
+def _points(figure: dict) -> str:
+    low, high = figure["interval"]
+    return f"{100 * figure['difference']:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+
+
+def _aligned(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -381,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mercury eval: {err}", file=sys.stderr)
         return 2
     print(format_table(report))
+    if comparisons := format_comparisons(report):
+        print(comparisons)
     for note in report["notes"]:
         print(f"note: {note}")
     if args.out:

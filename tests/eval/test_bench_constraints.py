@@ -89,6 +89,8 @@ def test_summary_compares_the_modes(bench, fake_corpus_multi, fake_eval_data_mul
         assert on["parseable"] == on["no_new_errors"] == 1.0 and on["exact_match"] == 1.0
         assert off["exact_match"] == 0.0 and on["vetoed_per_completion"] == 1.0
         assert off["parseable"] < 1.0
+        paired = row["exact_match_paired"]  # the constraint gains every exact match here
+        assert paired["only_model"] == row["n"] and paired["only_baseline"] == 0
         assert row["added_ms_median"] is not None and row["added_pct"] is not None
     # removing a block body leaves a file that parses, so the stray ')(' is a new error
     assert rows[("heldout-go-multi-line", "multi-line")]["unconstrained"]["no_new_errors"] < 1.0
@@ -163,6 +165,10 @@ def test_added_time_is_paired_per_task(bench):
     assert summary["added_ms_median"] == 2.0 and summary["added_ms_mean"] == 3.0
     assert summary["added_pct"] == 22.5  # (49 / 3) / (40 / 3) - 1
     assert summary["unconstrained"]["median_ms"] == 10 and summary["constrained"]["mean_ms"] == 16.3
+    assert (
+        summary["exact_match_paired"]["only_baseline"] == 0
+        and summary["exact_match_paired"]["p_value"] == 1.0
+    )
 
 
 def test_markdown_table(bench, fake_corpus_multi, fake_eval_data_multi, no_compilers):

@@ -51,7 +51,7 @@ def test_report_shape_and_scores(fake_corpus, fake_eval_data):
     report = evaluate.evaluate_models(
         {"fake": EchoEngine(answers, fallback="pass"), "dumb": EchoEngine(fallback="pass")}, cfg
     )
-    assert set(report) == {"config", "machine", "notes", "results", "created"}
+    assert set(report) == {"config", "machine", "notes", "results", "comparisons", "created"}
     assert set(report["results"]) == {"fake", "dumb"} and set(report["results"]["fake"]) == set(
         evaluate.DEFAULT_SETS
     )
@@ -73,6 +73,14 @@ def test_report_shape_and_scores(fake_corpus, fake_eval_data):
         assert metrics["forward_passes_per_token"] == 0.5
     table = evaluate.format_table(report)
     assert "safim-block" in table and "fake" in table and "dumb" in table
+    # The second model is compared with the first on the same tasks: dumb fails every SAFIM block
+    # task that fake passes.
+    assert report["comparisons"]["baseline"] == "fake"
+    block = report["comparisons"]["models"]["dumb"]["safim-block"]
+    assert block["pass_at_1"]["difference"] == -1.0 and block["pass_at_1"]["only_baseline"] == block["n"]
+    assert block["exact_match"]["only_model"] == 0
+    paired = evaluate.format_comparisons(report)
+    assert paired.startswith("paired against fake") and "-100.0 [-100.0, -100.0]" in paired
 
 
 def test_requests_follow_the_task_kind(fake_corpus, fake_eval_data):
