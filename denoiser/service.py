@@ -305,9 +305,9 @@ def _check_exposure(address: Address, args: argparse.Namespace, token: str | Non
 
 
 def _load_real_engine(args: argparse.Namespace) -> Any:
-    from .engine import Engine  # torch is imported here, not when this module is imported
+    from .routing import load_serving_engine  # torch is imported here, not when this module is imported
 
-    engine = Engine.load(
+    engine = load_serving_engine(
         args.model, device=args.device, constrained=not args.no_constraints, threads=args.threads
     )
     engine.warm_up()

@@ -77,10 +77,10 @@ class EngineClient(Protocol):
 
 
 def _load_engine(model: str, device: str, constrained: bool, threads: int | None) -> Any:
-    from mercury.denoiser.engine import Engine  # torch comes in here, on the worker thread
+    from mercury.denoiser.routing import load_serving_engine  # torch comes in here, on the worker thread
 
     extra = {"threads": threads} if threads else {}
-    engine = Engine.load(model, device=device, constrained=constrained, **extra)
+    engine = load_serving_engine(model, device=device, constrained=constrained, **extra)
     engine.warm_up()
     return engine
 

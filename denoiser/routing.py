@@ -1,0 +1,96 @@
+"""Send each request to the model for its language: a model folder's config.json may name, per
+language, another model that completes it better ("routes": {"go": "coder-mini-multi", ...}).
+
+coder-mini was trained on Python alone and writes Python into a Go file; coder-mini-multi saw Go
+and Rust too and completes those (and JavaScript) better, but Python a little worse and more slowly
+(BENCHMARKS.md, section 1). With routes, `--model coder-mini` serves each language with the better
+of the two, out of the box. A routed model is loaded when the first request of its language comes,
+so a Python-only user never pays for it; if it cannot be loaded, its languages stay with the main
+model (with a warning once), so a route never costs a completion.
+
+`load_serving_engine` is what the language server and `mercury serve` load; `mercury eval` and the
+benchmarks load `Engine` itself, so that they measure the model they name.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mercury.models import resolve_model
+
+from .api import CompletionRequest, CompletionResult, never_cancelled
+
+log = logging.getLogger(__name__)
+
+EngineLoader = Callable[[str], Any]
+
+
+def routes_of(folder: Path) -> dict[str, str]:
+    """The folder's language -> model routes (none when config.json has no valid "routes")."""
+    try:
+        routes = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("routes", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(routes, dict):
+        return {}
+    return {str(lang): str(model) for lang, model in routes.items() if isinstance(model, str) and model}
+
+
+class LanguageRouter:
+    """An engine that hands each request to the engine of its language, else to the main one.
+
+    One lock serialises completions across all the engines, as one engine's own lock does: they
+    share the same cores, and a second model running beside the first would slow both."""
+
+    def __init__(self, main: Any, routes: dict[str, str], load: EngineLoader):
+        self.main, self.routes, self._load = main, dict(routes), load
+        self._engines: dict[str, Any] = {}  # model name -> loaded engine, or None where loading failed
+        self._lock = threading.Lock()
+
+    def engine_for(self, language: str | None) -> Any:
+        """The engine that completes `language` (loading its model on first use)."""
+        model = self.routes.get(language or "")
+        if model is None:
+            return self.main
+        if model not in self._engines:
+            try:
+                self._engines[model] = self._load(model)
+            except Exception as exc:  # a missing or broken routed model: its languages stay here
+                log.warning(
+                    "cannot load %s for %s requests (%s); the main model serves them", model, language, exc
+                )
+                self._engines[model] = None
+        return self._engines[model] or self.main
+
+    def complete(
+        self, request: CompletionRequest, cancelled: Callable[[], bool] = never_cancelled
+    ) -> CompletionResult:
+        with self._lock:
+            return self.engine_for(request.language).complete(request, cancelled)
+
+    def info(self) -> dict:
+        return {**self.main.info(), "routes": dict(self.routes)}
+
+    def warm_up(self) -> None:
+        self.main.warm_up()
+
+    def count_tokens(self, text: str) -> int:
+        return self.main.count_tokens(text)
+
+
+def load_serving_engine(model: str, **options: Any) -> Any:
+    """The engine a server runs for `model`: the model itself, wrapped in a LanguageRouter where its
+    config.json routes some languages to other models (loaded with the same options)."""
+    from .engine import Engine  # torch is imported here
+
+    def load(name: str) -> Any:
+        return Engine.load(name, **options)
+
+    main = load(model)
+    routes = {lang: name for lang, name in routes_of(resolve_model(model)).items() if name != model}
+    return LanguageRouter(main, routes, load) if routes else main

@@ -1,0 +1,99 @@
+"""Requests go to the model their language is routed to (denoiser/routing.py)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+from mercury.denoiser.api import CompletionRequest, CompletionResult
+from mercury.denoiser.engine import Engine
+from mercury.denoiser.routing import LanguageRouter, load_serving_engine, routes_of
+
+
+class Named:
+    """A stand-in engine that answers with its name."""
+
+    def __init__(self, name: str):
+        self.name, self.requests = name, []
+
+    def complete(self, request, cancelled=None):
+        self.requests.append(request)
+        return CompletionResult(text=self.name, stop_reason="eom")
+
+    def info(self):
+        return {"name": self.name}
+
+    def count_tokens(self, text):
+        return len(text)
+
+
+def test_routes_are_read_from_config_json(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"routes": {"go": "other", "rust": "", "c": 3}}))
+    assert routes_of(tmp_path) == {"go": "other"}  # empty or non-string targets are no routes
+    for text in ("{}", "not json", '{"routes": ["go"]}', "[]"):
+        (tmp_path / "config.json").write_text(text)
+        assert routes_of(tmp_path) == {}
+    assert routes_of(tmp_path / "absent") == {}
+
+
+def test_a_routed_model_loads_on_first_use_and_serves_its_language():
+    loaded = []
+
+    def load(name):
+        loaded.append(name)
+        return Named(name)
+
+    main = Named("main")
+    router = LanguageRouter(main, {"go": "multi", "rust": "multi"}, load)
+    assert router.complete(CompletionRequest(prefix="x = ", language="python")).text == "main"
+    assert router.complete(CompletionRequest(prefix="x = ", language=None)).text == "main"
+    assert loaded == []  # a Python-only user never loads the routed model
+    assert router.complete(CompletionRequest(prefix="x := ", language="go")).text == "multi"
+    assert router.complete(CompletionRequest(prefix="let x = ", language="rust")).text == "multi"
+    assert loaded == ["multi"]  # loaded once, shared by its languages
+    assert router.info() == {"name": "main", "routes": {"go": "multi", "rust": "multi"}}
+    assert router.count_tokens("abc") == 3
+
+
+def test_a_routed_model_that_cannot_load_leaves_its_language_to_the_main_model(caplog):
+    calls = []
+
+    def load(name):
+        calls.append(name)
+        raise LookupError(f"unknown model {name!r}")
+
+    router = LanguageRouter(Named("main"), {"go": "missing"}, load)
+    with caplog.at_level(logging.WARNING, logger="mercury.denoiser.routing"):
+        for _ in range(3):
+            assert router.complete(CompletionRequest(prefix="x := ", language="go")).text == "main"
+    assert calls == ["missing"]  # tried once, not at every request
+    assert "cannot load missing for go requests" in caplog.text
+
+
+def test_serving_engine_follows_the_folders_routes(tmp_path, tiny_model_dir, tiny_ar_model_dir):
+    folder = tmp_path / "routed"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["routes"] = {"go": str(tiny_ar_model_dir), "python": str(folder)}
+    (folder / "config.json").write_text(json.dumps(config))
+
+    engine = load_serving_engine(str(folder), constrained=False, backend="torch")
+    assert isinstance(engine, LanguageRouter)
+    assert engine.routes == {"go": str(tiny_ar_model_dir)}  # a route to the model itself is dropped
+    request = dict(prefix='def greet(name):\n    message = "', suffix="\n    return message\n", max_tokens=8)
+    alone = {
+        path: Engine.load(str(path), constrained=False, backend="torch")
+        .complete(CompletionRequest(**request))
+        .text
+        for path in (folder, tiny_ar_model_dir)
+    }
+    assert alone[folder] != alone[tiny_ar_model_dir]  # so the answers tell the engines apart
+    assert engine.complete(CompletionRequest(**request, language="go")).text == alone[tiny_ar_model_dir]
+    assert engine.complete(CompletionRequest(**request, language="python")).text == alone[folder]
+    assert engine.engine_for("go").folder == tiny_ar_model_dir
+    assert engine.info()["name"] == "routed"
+
+
+def test_a_folder_without_routes_serves_alone(tiny_model_dir):
+    assert isinstance(load_serving_engine(str(tiny_model_dir), constrained=False, backend="torch"), Engine)
