@@ -50,6 +50,7 @@ class LanguageRouter:
     def __init__(self, main: Any, routes: dict[str, str], load: EngineLoader):
         self.main, self.routes, self._load = main, dict(routes), load
         self._engines: dict[str, Any] = {}  # model name -> loaded engine, or None where loading failed
+        self._names = {id(main): main.info()["name"]}  # what each engine's answers say answered them
         self._lock = threading.Lock()
 
     def engine_for(self, language: str | None) -> Any:
@@ -59,7 +60,8 @@ class LanguageRouter:
             return self.main
         if model not in self._engines:
             try:
-                self._engines[model] = self._load(model)
+                engine = self._engines[model] = self._load(model)
+                self._names[id(engine)] = engine.info()["name"]
             except Exception as exc:  # a missing or broken routed model: its languages stay here
                 log.warning(
                     "cannot load %s for %s requests (%s); the main model serves them", model, language, exc
@@ -71,7 +73,10 @@ class LanguageRouter:
         self, request: CompletionRequest, cancelled: Callable[[], bool] = never_cancelled
     ) -> CompletionResult:
         with self._lock:
-            return self.engine_for(request.language).complete(request, cancelled)
+            engine = self.engine_for(request.language)
+            result = engine.complete(request, cancelled)
+        result.extra["model"] = self._names[id(engine)]  # the server counts its calls per model
+        return result
 
     def info(self) -> dict:
         return {**self.main.info(), "routes": dict(self.routes)}

@@ -186,6 +186,8 @@ class CompletionService:
     def _count_work(self, outcome: CompletionResult) -> None:
         self.stats.count("forward_passes", outcome.forward_passes)  # the work, beside its noisy time
         self.stats.count("vetoed", outcome.vetoed)
+        if model := outcome.extra.get("model"):  # an engine that routes languages names who answered
+            self.stats.count(f"engine_calls:{model}")
 
     # ------------------------------------------------------------ prefetching after an accept
 

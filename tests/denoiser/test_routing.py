@@ -49,7 +49,8 @@ def test_a_routed_model_loads_on_first_use_and_serves_its_language():
     assert router.complete(CompletionRequest(prefix="x = ", language="python")).text == "main"
     assert router.complete(CompletionRequest(prefix="x = ", language=None)).text == "main"
     assert loaded == []  # a Python-only user never loads the routed model
-    assert router.complete(CompletionRequest(prefix="x := ", language="go")).text == "multi"
+    answer = router.complete(CompletionRequest(prefix="x := ", language="go"))
+    assert answer.text == "multi" and answer.extra["model"] == "multi"
     assert router.complete(CompletionRequest(prefix="let x = ", language="rust")).text == "multi"
     assert loaded == ["multi"]  # loaded once, shared by its languages
     assert router.info() == {"name": "main", "routes": {"go": "multi", "rust": "multi"}}

@@ -56,6 +56,23 @@ async def test_cancelling_the_request_task_stops_the_engine_job():
     await completions.close()
 
 
+async def test_calls_are_counted_per_model_when_the_engine_routes_languages():
+    from mercury.denoiser.routing import LanguageRouter
+
+    python, go = FakeEngine(name="coder-mini"), FakeEngine(name="coder-mini-multi")
+    router = LanguageRouter(python, {"go": "coder-mini-multi"}, lambda name: go)
+    completions = await service(router)
+    await completions.complete(at_end("total = "), automatic=False)
+    source = "total := "
+    go_cursor = read_cursor(source, 0, len(source), "utf-32", uri="file:///a.go", language_id="go")
+    await completions.complete(go_cursor, automatic=False)
+    assert len(python.requests) == len(go.requests) == 1 and go.requests[0].language == "go"
+    counts = completions.stats.counts
+    assert counts["engine_calls:coder-mini"] == counts["engine_calls:coder-mini-multi"] == 1
+    assert completions.info["routes"] == {"go": "coder-mini-multi"}
+    await completions.close()
+
+
 async def test_a_failing_engine_gives_no_suggestion():
     class Broken(FakeEngine):
         def complete(self, request, cancelled=None):
