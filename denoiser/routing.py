@@ -88,14 +88,54 @@ class LanguageRouter:
         return self.main.count_tokens(text)
 
 
-def load_serving_engine(model: str, **options: Any) -> Any:
-    """The engine a server runs for `model`: the model itself, wrapped in a LanguageRouter where its
-    config.json routes some languages to other models (loaded with the same options)."""
+def parse_route(text: str) -> tuple[str, str]:
+    """`LANGUAGE=MODEL` (a tree-sitter language name, a registry name or folder) as a pair."""
+    language, sep, model = text.partition("=")
+    if not sep or not language.strip() or not model.strip():
+        raise ValueError(f"bad route {text!r}: use LANGUAGE=MODEL, for example go=coder-mini-multi")
+    return language.strip().lower(), model.strip()
+
+
+def serving_routes(model: str, added: list[str] | None = None, config_routes: bool = True) -> dict[str, str]:
+    """The routes a server uses for `model`: its config.json's (unless `config_routes` is False)
+    with `added` ("LANGUAGE=MODEL") over them. A route to `model` itself keeps that language on it.
+    Raises ValueError for a malformed route, ModelNotFound for a model that `added` names and that
+    does not exist (a config's route to a missing model is only warned about, when first used)."""
+    routes = routes_of(resolve_model(model)) if config_routes else {}
+    for language, target in map(parse_route, added or []):
+        resolve_model(target)
+        routes[language] = target
+    return {language: target for language, target in routes.items() if target != model}
+
+
+def load_serving_engine(model: str, routes: dict[str, str] | None = None, **options: Any) -> Any:
+    """The engine a server runs for `model`: the model itself, wrapped in a LanguageRouter where
+    `routes` (default: the model's config.json's) send some languages to other models, which load
+    with the same options."""
     from .engine import Engine  # torch is imported here
 
     def load(name: str) -> Any:
         return Engine.load(name, **options)
 
     main = load(model)
-    routes = {lang: name for lang, name in routes_of(resolve_model(model)).items() if name != model}
+    routes = serving_routes(model) if routes is None else {k: v for k, v in routes.items() if v != model}
     return LanguageRouter(main, routes, load) if routes else main
+
+
+def add_route_options(parser: Any) -> None:
+    """`--route LANGUAGE=MODEL` and `--no-routes`, shared by mercury-lsp and mercury serve."""
+    parser.add_argument(
+        "--route",
+        action="append",
+        metavar="LANGUAGE=MODEL",
+        help="complete LANGUAGE (a tree-sitter name: go, rust, javascript, ...) with MODEL; repeatable, "
+        "added to the routes in the model's config.json (`--route go=coder-mini` keeps Go on coder-mini)",
+    )
+    parser.add_argument(
+        "--no-routes", action="store_true", help="ignore the routes in the model's config.json"
+    )
+
+
+def route_arguments(routes: dict[str, str]) -> list[str]:
+    """Command-line arguments that give a spawned `mercury serve` exactly `routes`."""
+    return ["--no-routes", *(arg for lang, model in routes.items() for arg in ("--route", f"{lang}={model}"))]

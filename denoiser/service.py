@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .api import CompletionRequest, CompletionResult
+from .routing import add_route_options
 from .rpc import (
     TOKEN_ENV,
     Address,
@@ -283,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="compute threads, torch and ONNX Runtime (default: one per core)",
     )
     parser.add_argument("--no-constraints", action="store_true", help="disable the syntax constraint")
+    add_route_options(parser)
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -305,10 +307,11 @@ def _check_exposure(address: Address, args: argparse.Namespace, token: str | Non
 
 
 def _load_real_engine(args: argparse.Namespace) -> Any:
-    from .routing import load_serving_engine  # torch is imported here, not when this module is imported
+    from .routing import load_serving_engine, serving_routes  # torch is imported here, not at import
 
+    routes = serving_routes(args.model, args.route, config_routes=not args.no_routes)
     engine = load_serving_engine(
-        args.model, device=args.device, constrained=not args.no_constraints, threads=args.threads
+        args.model, routes, device=args.device, constrained=not args.no_constraints, threads=args.threads
     )
     engine.warm_up()
     return engine
@@ -343,7 +346,7 @@ def serve_main(argv: list[str] | None = None, load: EngineLoader | None = None) 
 def _load_and_serve(args: argparse.Namespace, address: Address, token: str | None, load: EngineLoader) -> int:
     try:
         engine = load(args)
-    except LookupError as exc:  # mercury.models.ModelNotFound names the available models
+    except (LookupError, ValueError) as exc:  # ModelNotFound names the available models; a bad --route
         print(f"mercury serve: {exc}", file=sys.stderr)
         return 2
     ready = lambda: print(f"mercury serve: listening on {address}", file=sys.stderr, flush=True)  # noqa: E731

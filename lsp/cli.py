@@ -1,10 +1,12 @@
 """`mercury-lsp`: pick the engine (in process, or a shared daemon) and the transport (stdio or TCP).
 
-    mercury-lsp [--model NAME|PATH] [--engine ADDRESS] [--tcp [HOST:]PORT] [--log-level L] [--log-file F]
+    mercury-lsp [--model NAME|PATH] [--route LANGUAGE=MODEL] [--no-routes] [--engine ADDRESS]
+                [--tcp [HOST:]PORT] [--log-level L] [--log-file F]
 
 stdio is the default transport; while it runs, anything printed to stdout by libraries goes to stderr
 so it cannot corrupt the protocol stream. `--engine` connects to `mercury serve` (unix:PATH, a socket
-path, HOST:PORT, or `default`) and starts it when nothing listens there.
+path, HOST:PORT, or `default`) and starts it when nothing listens there. A model's config.json may
+route languages to other models (mercury.denoiser.routing); `--route` and `--no-routes` change that.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import argparse
 import logging
 import sys
 
+from mercury.denoiser.routing import add_route_options, serving_routes
 from mercury.denoiser.rpc import is_loopback_host, parse_address
-from mercury.models import ModelNotFound, resolve_model
+from mercury.models import ModelNotFound
 
 from .engines import EngineClient, InProcessEngine
 from .remote import RemoteEngine, daemon_command
@@ -31,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model", default="coder-mini", help="registry name (see models/) or model directory"
     )
+    add_route_options(parser)
     parser.add_argument("--engine", metavar="ADDRESS", help="use the shared daemon at ADDRESS (or `default`)")
     parser.add_argument("--tcp", metavar="[HOST:]PORT", help="serve LSP over TCP instead of stdio")
     parser.add_argument("--allow-remote", action="store_true", help="allow --tcp on a non-loopback host")
@@ -65,12 +69,14 @@ def setup_logging(level: str, log_file: str | None) -> None:
 
 def build_engine(args: argparse.Namespace) -> tuple[EngineClient, str]:
     """The engine client and a label for messages; raises ValueError or ModelNotFound with advice."""
+    # Resolving the models now fails here, listing the available ones, rather than after initialize.
+    routes = serving_routes(args.model, args.route, config_routes=not args.no_routes)
     if args.engine:
         address = parse_address(args.engine)
-        spawn = daemon_command(args.model, address)
+        spawn = daemon_command(args.model, address, routes=routes)
         return RemoteEngine(address, spawn=spawn), f"engine daemon at {address}"
-    resolve_model(args.model)  # fail now, listing the available models, rather than after initialize
-    return InProcessEngine(args.model, device=args.device, threads=args.threads), f"model {args.model}"
+    engine = InProcessEngine(args.model, device=args.device, threads=args.threads, routes=routes)
+    return engine, f"model {args.model}"
 
 
 def parse_tcp(text: str, allow_remote: bool) -> tuple[str, int]:

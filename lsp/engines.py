@@ -76,11 +76,13 @@ class EngineClient(Protocol):
     async def close(self) -> None: ...
 
 
-def _load_engine(model: str, device: str, constrained: bool, threads: int | None) -> Any:
+def _load_engine(
+    model: str, device: str, constrained: bool, threads: int | None, routes: dict[str, str] | None
+) -> Any:
     from mercury.denoiser.routing import load_serving_engine  # torch comes in here, on the worker thread
 
     extra = {"threads": threads} if threads else {}
-    engine = load_serving_engine(model, device=device, constrained=constrained, **extra)
+    engine = load_serving_engine(model, routes, device=device, constrained=constrained, **extra)
     engine.warm_up()
     return engine
 
@@ -95,10 +97,12 @@ class InProcessEngine:
         device: str = "cpu",
         constrained: bool = True,
         threads: int | None = None,
+        routes: dict[str, str] | None = None,
         loader: Callable[[], Any] | None = None,
     ):
+        """routes: language -> model (None: those of the model's config.json)."""
         self.model = model
-        self._loader = loader or (lambda: _load_engine(model, device, constrained, threads))
+        self._loader = loader or (lambda: _load_engine(model, device, constrained, threads, routes))
         # One worker: the engine serialises calls anyway, and a queued job whose request was cancelled
         # is dropped by the executor before it starts.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mercury-engine")

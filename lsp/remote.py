@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mercury.denoiser.api import CompletionRequest, CompletionResult
+from mercury.denoiser.routing import route_arguments
 from mercury.denoiser.rpc import (
     TOKEN_ENV,
     Address,
@@ -36,8 +37,11 @@ from .engines import CancelToken, EngineUnavailable
 log = logging.getLogger(__name__)
 
 
-def daemon_command(model: str, address: Address, idle_timeout: float = 1800.0) -> list[str]:
-    """The command that starts a daemon for `address` (the module entry point: no `mercury` script needed)."""
+def daemon_command(
+    model: str, address: Address, idle_timeout: float = 1800.0, routes: dict[str, str] | None = None
+) -> list[str]:
+    """The command that starts a daemon for `address` (the module entry point: no `mercury` script
+    needed); `routes`, when given, are the daemon's exact language routes."""
     return [
         sys.executable,
         "-m",
@@ -48,6 +52,7 @@ def daemon_command(model: str, address: Address, idle_timeout: float = 1800.0) -
         str(address),
         "--idle-timeout",
         str(idle_timeout),
+        *(route_arguments(routes) if routes is not None else []),
     ]
 
 

@@ -6,9 +6,11 @@ import json
 import logging
 import shutil
 
+import pytest
 from mercury.denoiser.api import CompletionRequest, CompletionResult
 from mercury.denoiser.engine import Engine
-from mercury.denoiser.routing import LanguageRouter, load_serving_engine, routes_of
+from mercury.denoiser.routing import LanguageRouter, load_serving_engine, routes_of, serving_routes
+from mercury.models import ModelNotFound
 
 
 class Named:
@@ -74,11 +76,7 @@ def test_a_routed_model_that_cannot_load_leaves_its_language_to_the_main_model(c
 
 def test_serving_engine_follows_the_folders_routes(tmp_path, tiny_model_dir, tiny_ar_model_dir):
     folder = tmp_path / "routed"
-    shutil.copytree(tiny_model_dir, folder)
-    config = json.loads((folder / "config.json").read_text())
-    config["routes"] = {"go": str(tiny_ar_model_dir), "python": str(folder)}
-    (folder / "config.json").write_text(json.dumps(config))
-
+    _routed_folder(tmp_path, tiny_model_dir, {"go": str(tiny_ar_model_dir), "python": str(folder)})
     engine = load_serving_engine(str(folder), constrained=False, backend="torch")
     assert isinstance(engine, LanguageRouter)
     assert engine.routes == {"go": str(tiny_ar_model_dir)}  # a route to the model itself is dropped
@@ -98,3 +96,51 @@ def test_serving_engine_follows_the_folders_routes(tmp_path, tiny_model_dir, tin
 
 def test_a_folder_without_routes_serves_alone(tiny_model_dir):
     assert isinstance(load_serving_engine(str(tiny_model_dir), constrained=False, backend="torch"), Engine)
+
+
+def _routed_folder(tmp_path, tiny_model_dir, routes):
+    folder = tmp_path / "routed"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "routes": routes}))
+    return folder
+
+
+def test_command_line_routes_add_to_or_replace_the_configs(tmp_path, tiny_model_dir, tiny_ar_model_dir):
+    other = str(tiny_ar_model_dir)
+    folder = str(_routed_folder(tmp_path, tiny_model_dir, {"go": other, "rust": "coder-mini-gone"}))
+    assert serving_routes(folder) == {"go": other, "rust": "coder-mini-gone"}  # warned about when used
+    assert serving_routes(folder, [f"java={other}", f"Go={folder}"]) == {
+        "rust": "coder-mini-gone",
+        "java": other,
+    }
+    assert serving_routes(folder, [f"c={other}"], config_routes=False) == {"c": other}
+    with pytest.raises(ValueError, match="use LANGUAGE=MODEL"):
+        serving_routes(folder, ["go"])
+    with pytest.raises(ModelNotFound, match="available models"):
+        serving_routes(folder, ["go=no-such-model"])
+
+
+def test_servers_refuse_a_bad_route_before_they_start(capsys, tmp_path):
+    from mercury.denoiser.service import serve_main
+    from mercury.lsp.cli import main as lsp_main
+
+    assert lsp_main(["--route", "go=no-such-model"]) == 2
+    assert "available models" in capsys.readouterr().err
+    assert lsp_main(["--route", "go"]) == 2
+    assert "use LANGUAGE=MODEL" in capsys.readouterr().err
+    assert serve_main(["--listen", f"unix:{tmp_path / 's.sock'}", "--route", "=x"]) == 2
+    assert "use LANGUAGE=MODEL" in capsys.readouterr().err
+
+
+def test_a_spawned_daemon_gets_exactly_the_servers_routes():
+    from mercury.denoiser.rpc import parse_address
+    from mercury.denoiser.service import build_parser
+    from mercury.lsp.remote import daemon_command
+
+    command = daemon_command(
+        "coder-mini", parse_address("unix:/tmp/x.sock"), routes={"go": "m1", "rust": "m2"}
+    )
+    args = build_parser().parse_args(command[3:])
+    assert args.no_routes and args.route == ["go=m1", "rust=m2"]
+    assert "--route" not in daemon_command("coder-mini", parse_address("unix:/tmp/x.sock"))
