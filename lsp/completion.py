@@ -187,7 +187,7 @@ class CompletionService:
         self.stats.count("forward_passes", outcome.forward_passes)  # the work, beside its noisy time
         self.stats.count("vetoed", outcome.vetoed)
         if model := outcome.extra.get("model"):  # an engine that routes languages names who answered
-            self.stats.count(f"engine_calls:{model}")
+            self.stats.model_calls[model] += 1
 
     # ------------------------------------------------------------ prefetching after an accept
 

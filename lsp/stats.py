@@ -19,6 +19,7 @@ class Stats:
     latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000))  # request -> answer
     engine_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000))  # inside the engine
     offered: OrderedDict[str, int] = field(default_factory=OrderedDict)  # item id -> characters offered
+    model_calls: Counter[str] = field(default_factory=Counter)  # engine calls per model, where it routes
 
     def count(self, name: str, n: int = 1) -> None:
         self.counts[name] += n
@@ -51,6 +52,8 @@ class Stats:
             "latency_ms": _summary(self.latency_ms),
             "engine_ms": _summary(self.engine_ms),
             "latency_histogram": _histogram(self.latency_ms),
+            # A list, not a dict keyed by name: clients that map JSON objects to records lose such keys.
+            "engine_calls_by_model": [{"model": m, "calls": n} for m, n in sorted(self.model_calls.items())],
         }
 
 

@@ -67,8 +67,10 @@ async def test_calls_are_counted_per_model_when_the_engine_routes_languages():
     go_cursor = read_cursor(source, 0, len(source), "utf-32", uri="file:///a.go", language_id="go")
     await completions.complete(go_cursor, automatic=False)
     assert len(python.requests) == len(go.requests) == 1 and go.requests[0].language == "go"
-    counts = completions.stats.counts
-    assert counts["engine_calls:coder-mini"] == counts["engine_calls:coder-mini-multi"] == 1
+    assert completions.stats.snapshot()["engine_calls_by_model"] == [
+        {"model": "coder-mini", "calls": 1},
+        {"model": "coder-mini-multi", "calls": 1},
+    ]
     assert completions.info["routes"] == {"go": "coder-mini-multi"}
     await completions.close()
 
