@@ -100,6 +100,22 @@ async def test_inline_completion_at_the_cursor(model):
         assert counts["forward_passes"] >= counts["engine_calls"] > 0  # each call encodes, then denoises
 
 
+ROUTED = "coder-mini-multi"
+
+
+@pytest.mark.skipif(ROUTED not in available_models(), reason=f"models/{ROUTED} is not built yet")
+async def test_a_go_file_is_completed_by_the_model_its_language_is_routed_to():
+    go = "package main\n\nfunc add(a int, b int) int {\n\treturn "
+    async with lsp_session(SERVER) as client:
+        await find_suggestion(client)  # a Python file first: the main model answers it
+        open_doc(client, "file:///work/add.go", go + "\n}\n", language_id="go")
+        await inline(client, "file:///work/add.go", 3, len("\treturn "))
+        report = await stats(client)
+        assert report["engine"]["routes"]["go"] == ROUTED
+        calls = {row["model"]: row["calls"] for row in report["engine_calls_by_model"]}
+        assert calls[ROUTED] == 1 and calls[MODEL] >= 1
+
+
 async def test_cancellation_is_answered_with_request_cancelled():
     async with lsp_session(SERVER) as client:
         open_doc(client, "file:///work/long.py", "def long_function(a, b, c):\n\n")
