@@ -153,7 +153,7 @@ class Engine:
     def warm_up(self) -> None:
         """One small completion, so that a user's first request does not pay for first runs: ONNX
         Runtime's first run sets up its buffers, and the first syntax check loads the Python
-        grammar (about 10 ms of the first completion on the benchmark CPU). Nothing is cached."""
+        grammar (5-10 ms of the first completion on the benchmark CPUs). Nothing is cached."""
         self.complete(CompletionRequest(prefix="def f(x):\n    return ", suffix="\n", language="python"))
 
     def count_tokens(self, text: str) -> int:
