@@ -10,6 +10,7 @@ from pathlib import Path
 from mercury.models import ModelNotFound
 
 from .api import CompletionRequest
+from .routing import add_route_options, load_serving_engine, serving_routes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tau", type=float, default=0.9)
     p.add_argument("--language", default=None, help="tree-sitter language for syntax constraints")
     p.add_argument("--json", action="store_true", help="print the result with its statistics as JSON")
+    add_route_options(p)
     args = p.parse_args(argv)
     prefix, suffix = args.prefix, args.suffix
     if args.file:
@@ -36,11 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.cursor not in text:
             p.error(f"{args.file} has no cursor marker {args.cursor!r}")
         prefix, suffix = text.split(args.cursor, 1)
-    from .engine import Engine  # torch is imported only once arguments are valid
-
-    try:
-        engine = Engine.load(args.model)
-    except ModelNotFound as e:
+    try:  # the language's model, as the server would pick it; torch comes in with it
+        routes = serving_routes(args.model, args.route, config_routes=not args.no_routes)
+        engine = load_serving_engine(args.model, routes)
+    except (ModelNotFound, ValueError) as e:
         print(f"mercury complete: {e}", file=sys.stderr)
         return 2
     request = CompletionRequest(

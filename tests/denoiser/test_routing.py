@@ -144,3 +144,16 @@ def test_a_spawned_daemon_gets_exactly_the_servers_routes():
     args = build_parser().parse_args(command[3:])
     assert args.no_routes and args.route == ["go=m1", "rust=m2"]
     assert "--route" not in daemon_command("coder-mini", parse_address("unix:/tmp/x.sock"))
+
+
+def test_mercury_complete_follows_the_routes(tmp_path, tiny_model_dir, tiny_ar_model_dir, capsys):
+    from mercury.denoiser.complete import main
+
+    folder = str(_routed_folder(tmp_path, tiny_model_dir, {"go": str(tiny_ar_model_dir)}))
+    for language, answered_by in (("go", tiny_ar_model_dir.name), ("python", "routed")):
+        assert (
+            main(["--model", folder, "--prefix", "def area(width, ", "--language", language, "--json"]) == 0
+        )
+        assert json.loads(capsys.readouterr().out)["extra"]["model"] == answered_by
+    assert main(["--model", folder, "--prefix", "x", "--route", "go"]) == 2
+    assert "use LANGUAGE=MODEL" in capsys.readouterr().err
