@@ -67,7 +67,8 @@ class LanguageRouter:
                     "cannot load %s for %s requests (%s); the main model serves them", model, language, exc
                 )
                 self._engines[model] = None
-        return self._engines[model] or self.main
+        loaded = self._engines[model]
+        return self.main if loaded is None else loaded
 
     def complete(
         self, request: CompletionRequest, cancelled: Callable[[], bool] = never_cancelled
