@@ -137,6 +137,12 @@ def add_route_options(parser: Any) -> None:
     )
 
 
-def route_arguments(routes: dict[str, str]) -> list[str]:
-    """Command-line arguments that give a spawned `mercury serve` exactly `routes`."""
-    return ["--no-routes", *(arg for lang, model in routes.items() for arg in ("--route", f"{lang}={model}"))]
+def route_arguments(added: list[str] | None, no_routes: bool) -> list[str]:
+    """The route options as given on a command line, checked, for a spawned `mercury serve`, which
+    reads the model's own routes itself (the daemon may see other model folders than the client)."""
+    for text in added or []:
+        parse_route(text)  # a malformed route fails here, not in the daemon
+    return [
+        *(["--no-routes"] if no_routes else []),
+        *(arg for text in added or [] for arg in ("--route", text)),
+    ]

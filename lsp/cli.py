@@ -15,7 +15,7 @@ import argparse
 import logging
 import sys
 
-from mercury.denoiser.routing import add_route_options, serving_routes
+from mercury.denoiser.routing import add_route_options, route_arguments, serving_routes
 from mercury.denoiser.rpc import is_loopback_host, parse_address
 from mercury.models import ModelNotFound
 
@@ -69,12 +69,12 @@ def setup_logging(level: str, log_file: str | None) -> None:
 
 def build_engine(args: argparse.Namespace) -> tuple[EngineClient, str]:
     """The engine client and a label for messages; raises ValueError or ModelNotFound with advice."""
+    if args.engine:  # the daemon resolves the model and its routes where it runs
+        address = parse_address(args.engine)
+        spawn = daemon_command(args.model, address, route_options=route_arguments(args.route, args.no_routes))
+        return RemoteEngine(address, spawn=spawn), f"engine daemon at {address}"
     # Resolving the models now fails here, listing the available ones, rather than after initialize.
     routes = serving_routes(args.model, args.route, config_routes=not args.no_routes)
-    if args.engine:
-        address = parse_address(args.engine)
-        spawn = daemon_command(args.model, address, routes=routes)
-        return RemoteEngine(address, spawn=spawn), f"engine daemon at {address}"
     engine = InProcessEngine(args.model, device=args.device, threads=args.threads, routes=routes)
     return engine, f"model {args.model}"
 

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mercury.denoiser.api import CompletionRequest, CompletionResult
-from mercury.denoiser.routing import route_arguments
 from mercury.denoiser.rpc import (
     TOKEN_ENV,
     Address,
@@ -38,10 +37,10 @@ log = logging.getLogger(__name__)
 
 
 def daemon_command(
-    model: str, address: Address, idle_timeout: float = 1800.0, routes: dict[str, str] | None = None
+    model: str, address: Address, idle_timeout: float = 1800.0, route_options: list[str] | None = None
 ) -> list[str]:
     """The command that starts a daemon for `address` (the module entry point: no `mercury` script
-    needed); `routes`, when given, are the daemon's exact language routes."""
+    needed); `route_options` are the server's --route and --no-routes (`route_arguments`)."""
     return [
         sys.executable,
         "-m",
@@ -52,7 +51,7 @@ def daemon_command(
         str(address),
         "--idle-timeout",
         str(idle_timeout),
-        *(route_arguments(routes) if routes is not None else []),
+        *(route_options or []),
     ]
 
 

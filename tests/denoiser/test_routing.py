@@ -9,7 +9,13 @@ import shutil
 import pytest
 from mercury.denoiser.api import CompletionRequest, CompletionResult
 from mercury.denoiser.engine import Engine
-from mercury.denoiser.routing import LanguageRouter, load_serving_engine, routes_of, serving_routes
+from mercury.denoiser.routing import (
+    LanguageRouter,
+    load_serving_engine,
+    route_arguments,
+    routes_of,
+    serving_routes,
+)
 from mercury.models import ModelNotFound
 
 
@@ -133,17 +139,19 @@ def test_servers_refuse_a_bad_route_before_they_start(capsys, tmp_path):
     assert "use LANGUAGE=MODEL" in capsys.readouterr().err
 
 
-def test_a_spawned_daemon_gets_exactly_the_servers_routes():
+def test_a_spawned_daemon_gets_the_servers_route_options():
     from mercury.denoiser.rpc import parse_address
     from mercury.denoiser.service import build_parser
     from mercury.lsp.remote import daemon_command
 
-    command = daemon_command(
-        "coder-mini", parse_address("unix:/tmp/x.sock"), routes={"go": "m1", "rust": "m2"}
-    )
-    args = build_parser().parse_args(command[3:])
-    assert args.no_routes and args.route == ["go=m1", "rust=m2"]
-    assert "--route" not in daemon_command("coder-mini", parse_address("unix:/tmp/x.sock"))
+    address = parse_address("unix:/tmp/x.sock")
+    options = route_arguments(["go=m1", "rust=m2"], no_routes=True)
+    args = build_parser().parse_args(daemon_command("coder-mini", address, route_options=options)[3:])
+    assert args.no_routes and args.route == ["go=m1", "rust=m2"]  # resolved where the daemon runs
+    args = build_parser().parse_args(daemon_command("coder-mini", address)[3:])
+    assert not args.no_routes and args.route is None  # the daemon reads the model's own routes
+    with pytest.raises(ValueError, match="use LANGUAGE=MODEL"):
+        route_arguments(["go"], no_routes=False)
 
 
 def test_mercury_complete_follows_the_routes(tmp_path, tiny_model_dir, tiny_ar_model_dir, capsys):
