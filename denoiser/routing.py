@@ -99,19 +99,29 @@ def parse_route(text: str) -> tuple[str, str]:
 
 def serving_routes(model: str, added: list[str] | None = None, config_routes: bool = True) -> dict[str, str]:
     """The routes a server uses for `model`: its config.json's (unless `config_routes` is False)
-    with `added` ("LANGUAGE=MODEL") over them. A route to `model` itself keeps that language on it.
+    with `added` ("LANGUAGE=MODEL") over them. A route to `model` itself, by name or by path, keeps
+    that language on it.
     Raises ValueError for a malformed route, ModelNotFound for a model that `added` names and that
     does not exist (a config's route to a missing model is only warned about, when first used)."""
-    routes = routes_of(resolve_model(model)) if config_routes else {}
+    main = resolve_model(model)
+    routes = routes_of(main) if config_routes else {}
     for language, target in map(parse_route, added or []):
         resolve_model(target)
         routes[language] = target
-    return {language: target for language, target in routes.items() if target != model}
+    return {language: target for language, target in routes.items() if not _same_folder(target, main)}
+
+
+def _same_folder(target: str, main: Path) -> bool:
+    """True when `target` names the folder `main` (by registry name or by any path to it)."""
+    try:
+        return resolve_model(target).resolve() == main.resolve()
+    except LookupError:  # a config's route to a missing model: kept, and warned about when used
+        return False
 
 
 def load_serving_engine(model: str, routes: dict[str, str] | None = None, **options: Any) -> Any:
     """The engine a server runs for `model`: the model itself, wrapped in a LanguageRouter where
-    `routes` (default: the model's config.json's) send some languages to other models, which load
+    `routes` (default: `serving_routes(model)`) send some languages to other models, which load
     with the same options."""
     from .engine import Engine  # torch is imported here
 
@@ -119,7 +129,7 @@ def load_serving_engine(model: str, routes: dict[str, str] | None = None, **opti
         return Engine.load(name, **options)
 
     main = load(model)
-    routes = serving_routes(model) if routes is None else {k: v for k, v in routes.items() if v != model}
+    routes = serving_routes(model) if routes is None else routes
     return LanguageRouter(main, routes, load) if routes else main
 
 

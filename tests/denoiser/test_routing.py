@@ -121,6 +121,9 @@ def test_command_line_routes_add_to_or_replace_the_configs(tmp_path, tiny_model_
         "java": other,
     }
     assert serving_routes(folder, [f"c={other}"], config_routes=False) == {"c": other}
+    assert serving_routes(folder, [f"go={tmp_path}/./routed"]) == {
+        "rust": "coder-mini-gone"
+    }  # itself by path
     with pytest.raises(ValueError, match="use LANGUAGE=MODEL"):
         serving_routes(folder, ["go"])
     with pytest.raises(ModelNotFound, match="available models"):
