@@ -170,9 +170,11 @@ def summarize(name: str, language: str, kind: str, pairs: list[dict]) -> dict:
         "reference_refused": round(statistics.fmean(refused), 4) if refused else None,
         "unconstrained": mode_summary(off),
         "constrained": mode_summary(on),
-        # Exact matches the constraint lost and gained, task by task, and McNemar's p of that split.
+        # Exact matches the constraint lost and gained, task by task, and McNemar's p of that split
+        # (clustered by the document each task was cut from, as in `mercury eval`).
         "exact_match_paired": paired_binary(
-            [(bool(u["em"]), bool(c["em"])) for u, c in zip(off, on, strict=True)]
+            [(bool(u["em"]), bool(c["em"])) for u, c in zip(off, on, strict=True)],
+            [c["source"] for c in on] if all("source" in c for c in on) else None,
         )
         if pairs
         else None,

@@ -40,6 +40,7 @@ class FimTask:
     program_head: str = ""
     program_tail: str = ""
     tests: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+    source: str = ""  # the document it was cut from ("": its own); eval_stats clusters tasks by it
 
     @property
     def max_tokens(self) -> int:
@@ -188,6 +189,7 @@ def heldout_tasks(records: list[dict], kind: str, n: int, seed: int) -> list[Fim
                 text[b:],
                 text[a:b],
                 multiline,
+                source=rec["path"],
             )
         )
     return tasks
@@ -337,6 +339,7 @@ def humaneval_line_tasks(root: Path, tag: str = "python") -> list[FimTask]:
                     "check" if runs else "match",
                     spec.preamble + spec.fix_prefix(prefix) if runs else "",
                     suffix + "\n" + rec["test"] + "\n" if runs else "",
+                    source=rec["task_id"],
                 )
             )
     return tasks

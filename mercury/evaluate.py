@@ -190,6 +190,7 @@ def score(
         )
     return {
         "task_id": task.task_id,
+        "source": task.source or task.task_id,
         "prediction": text,
         "reference": task.middle,
         "em": exact_match(text, task.middle),
@@ -358,7 +359,7 @@ def format_comparisons(report: dict) -> str:
                 [
                     set_name,
                     label,
-                    str(c["n"]),
+                    f"{c['n']} in {c['sources']}" if c.get("sources", c["n"]) < c["n"] else str(c["n"]),
                     _points(em),
                     f"{em['only_model']}/{em['only_baseline']}",
                     f"{em['p_value']:.2f}",
@@ -368,7 +369,8 @@ def format_comparisons(report: dict) -> str:
                 ]
             )
     title = (
-        f"paired against {comparisons['baseline']} (same tasks; differences in points, model minus baseline):"
+        f"paired against {comparisons['baseline']} (same tasks; differences in points, model minus baseline;"
+        " n in S: tasks cut from S documents, resampled and tested by document):"
     )
     return title + "\n" + _aligned(header, rows)
 
@@ -405,6 +407,14 @@ def _parser() -> argparse.ArgumentParser:
         help=f"default: the Python sets {' '.join(DEFAULT_SETS)}; also {' '.join(OTHER_LANGUAGE_SETS)}",
     )
     p.add_argument("--limit", type=int, default=None, help="tasks per set (a seeded sample)")
+    p.add_argument(
+        "--heldout-tasks",
+        type=int,
+        default=EvalConfig.heldout_per_kind,
+        metavar="N",
+        help="tasks built per held-out set (default %(default)s; more narrow the intervals, and the "
+        "first tasks stay the same)",
+    )
     p.add_argument("--tau", type=float, nargs="+", default=None, help="one or more; each is its own column")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument(
@@ -433,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit is not None and args.limit < 1:
         print("--limit must be positive; using all tasks", file=sys.stderr)
         args.limit = None
+    if args.heldout_tasks < 1:
+        print("mercury eval: --heldout-tasks must be positive", file=sys.stderr)
+        return 2
     engines: dict[str, CompletionEngine] = {}
     for model in args.model:
         try:
@@ -449,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         sets=tuple(args.sets),
         limit=args.limit,
         seed=args.seed,
+        heldout_per_kind=args.heldout_tasks,
         corpus=tuple(args.corpus),
         eval_data=args.eval_data,
     )

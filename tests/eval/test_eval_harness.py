@@ -120,3 +120,18 @@ def test_main_writes_report_for_several_taus(fake_corpus, fake_eval_data, tmp_pa
     report = json.loads(out.read_text())
     assert set(report["results"]) == {"m@tau=0.5", "m@tau=1.0"}
     assert sorted({r.tau for r in engine.requests}) == [0.5, 1.0]
+
+
+def test_main_builds_as_many_heldout_tasks_as_asked(fake_corpus, fake_eval_data, tmp_path, monkeypatch):
+    engine = EchoEngine(fallback="pass")
+    monkeypatch.setattr(evaluate, "load_engine", lambda *args, **kwargs: engine)
+    common = ["--model", "m", "--sets", "heldout-single-line", "--corpus", str(fake_corpus)]
+    common += ["--eval-data", str(fake_eval_data)]
+    assert evaluate.main([*common, "--heldout-tasks", "3"]) == 0
+    first = [r.prefix for r in engine.requests]
+    engine.requests.clear()
+    assert evaluate.main([*common, "--heldout-tasks", "6", "--out", str(tmp_path / "r.json")]) == 0
+    assert len(first) == 3 and len(engine.requests) == 6
+    assert [r.prefix for r in engine.requests[:3]] == first  # more tasks keep the first ones
+    assert json.loads((tmp_path / "r.json").read_text())["config"]["heldout_per_kind"] == 6
+    assert evaluate.main([*common, "--heldout-tasks", "0"]) == 2
