@@ -8,11 +8,15 @@
              tokens per completion, diffusion beside the AR baseline;
   memory   - each backend in its own process: resident memory after loading and after completions,
              and exact match on held-out single-line tasks, so int8's saving is weighed against its cost.
+  routed   - what a language routed to a second model costs (`"routes"` in the model's config.json),
+             in a fresh process per run, as a server loads it: the first request in that language
+             (it loads the routed model) against the next ones, and the resident memory it adds.
 Raw samples go to JSON; --plot writes PNGs (matplotlib, the `bench` extra) under docs/.
 
     python bench/engine_speed.py context --model coder-mini --model coder-mini-ar --plot docs/context.png
     python bench/engine_speed.py span --model coder-mini --model coder-mini-ar --tasks 20
     python bench/engine_speed.py memory --model coder-mini --tasks 100
+    python bench/engine_speed.py routed --model coder-mini --language go --repeats 5
 """
 
 from __future__ import annotations
@@ -193,6 +197,80 @@ print(json.dumps({"rss_before_mb": base, "rss_loaded_mb": loaded, "rss_after_mb"
 """
 
 
+ROUTED_PROBE = r"""
+import json, sys, time
+from pathlib import Path
+from mercury.denoiser.api import CompletionRequest
+from mercury.denoiser.routing import load_serving_engine
+from mercury.eval_tasks import heldout_tasks, load_heldout
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+def ms(engine, task):
+    request = CompletionRequest(prefix=task.prefix, suffix=task.suffix, language=task.language, max_tokens=48)
+    t0 = time.perf_counter()
+    result = engine.complete(request)
+    return (time.perf_counter() - t0) * 1000, result.extra.get("model")
+model, language, corpus, routed_corpus, n, threads = sys.argv[1:7]
+n = int(n)
+python = heldout_tasks(load_heldout(Path(corpus)), "single-line", n, seed=11)
+other = heldout_tasks(load_heldout(Path(routed_corpus), language), "single-line", n + 1, seed=11)
+base = rss_mb()
+t0 = time.perf_counter()
+engine = load_serving_engine(model, threads=int(threads))
+engine.warm_up()
+load_s = time.perf_counter() - t0
+loaded = rss_mb()
+python_runs = [ms(engine, t) for t in python]
+before = rss_mb()
+first_ms, first_model = ms(engine, other[0])
+routed = rss_mb()
+later = [ms(engine, t) for t in other[1:]]
+print(json.dumps({"load_s": load_s, "main_mb": loaded - base, "python_ms": [m for m, _ in python_runs],
+                  "python_models": sorted({name for _, name in python_runs} - {None}),
+                  "first_routed_ms": first_ms, "routed_ms": [m for m, _ in later],
+                  "routed_mb": routed - before, "rss_after_mb": rss_mb(),
+                  "models": sorted({first_model, *(name for _, name in later)} - {None})}))
+"""
+
+
+def routed(args) -> dict:
+    """--repeats fresh processes per model: medians of what the routed language's first request and
+    the later ones take, and of the memory its model adds."""
+    report = {}
+    for model in args.model:
+        runs = []
+        for _ in range(args.repeats):
+            cmd = [sys.executable, "-c", ROUTED_PROBE, model, args.language, args.corpus]
+            cmd += [args.routed_corpus, str(args.tasks), str(args.threads)]
+            run = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if run.returncode:
+                report[model] = {"error": run.stderr.strip().splitlines()[-1:]}
+                break
+            runs.append(json.loads(run.stdout.strip().splitlines()[-1]))
+        if not runs:
+            continue
+        row = {
+            "runs": runs,
+            "load_s": statistics.median(r["load_s"] for r in runs),
+            "main_mb": statistics.median(r["main_mb"] for r in runs),
+            "python_ms": statistics.median(statistics.median(r["python_ms"]) for r in runs),
+            "first_routed_ms": statistics.median(r["first_routed_ms"] for r in runs),
+            "routed_ms": statistics.median(statistics.median(r["routed_ms"]) for r in runs),
+            "routed_mb": statistics.median(r["routed_mb"] for r in runs),
+            "models": runs[0]["models"],
+        }
+        report[model] = row
+        print(
+            f"{model}: load {row['load_s']:.2f} s, {row['main_mb']:.1f} MB; "
+            f"Python {row['python_ms']:.1f} ms; first {args.language} request "
+            f"{row['first_routed_ms']:.1f} ms, later ones {row['routed_ms']:.1f} ms "
+            f"(answered by {', '.join(row['models'])}); the routed model adds {row['routed_mb']:.1f} MB"
+        )
+    return report
+
+
 def memory(args) -> dict:
     report = {}
     for model in args.model:
@@ -270,13 +348,15 @@ def plot_spans(report: dict, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=("context", "span", "memory", "step"))
+    p.add_argument("what", choices=("context", "span", "memory", "step", "routed"))
     p.add_argument("--model", action="append", default=None)
     p.add_argument("--backend", nargs="+", default=None, choices=("auto", *BACKENDS))
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--tasks", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--corpus", default="/work/data/corpus")
+    p.add_argument("--language", default="go", help="routed: the language whose first request is timed")
+    p.add_argument("--routed-corpus", default="/work/data/corpus-multi", help="routed: its held-out files")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--plot", type=Path, default=None)
     args = p.parse_args(argv)
@@ -285,7 +365,13 @@ def main(argv: list[str] | None = None) -> int:
     args.backend = args.backend or default_backends.get(args.what, list(BACKENDS))
     args.repeats = args.repeats if args.what != "step" else max(args.repeats, 10)
     t0 = time.perf_counter()
-    sweeps = {"context": context_sweep, "span": span_sweep, "memory": memory, "step": step_times}
+    sweeps = {
+        "context": context_sweep,
+        "span": span_sweep,
+        "memory": memory,
+        "step": step_times,
+        "routed": routed,
+    }
     report = sweeps[args.what](args)
     print(f"({time.perf_counter() - t0:.0f} s)")
     if args.out:
