@@ -35,6 +35,11 @@ REPAIR_ROUNDS = 3  # next-best tokens tried in one step at positions the constra
 # BENCHMARKS section 6: the same exact match and pass@1; 6 instead of 8 turned answers that were
 # mostly junk into empty ones and cut the added time on Rust lines from +18% to +13%, medians).
 STUCK_BANS = 6
+# The same for a single line, sooner: a line stuck at one position after 4 bans only ever became
+# whitespace, a few characters of junk or nothing (A/B in BENCHMARKS section 6: exact match, pass@1
+# and parseable shares unchanged, the added time on Rust lines +15.6% -> +9.8%). Multi-line spans
+# keep 6: with 4 they ended empty more often (Python 12% -> 22.5%) and lost edit similarity.
+STUCK_BANS_LINE = 4
 # Times a single-line span may blame a broken draft on the end the model guessed for it rather than
 # on the text before it (`_line_culprit`): each costs a step, and a model that keeps ending too early
 # would write on past a line it cannot finish (A/B in BENCHMARKS section 6).
@@ -174,7 +179,7 @@ class BlockDiffusionSampler:
                 self._span_end(canvas, settings.multiline)
                 or self._loop_end(canvas, out.ids)
                 or self._text_end(canvas, out, settings)
-                or self._stuck_end(canvas)
+                or self._stuck_end(canvas, settings.multiline)
             )
             if end is not None or all(canvas.committed[: canvas.budget]):
                 return end, cache
@@ -417,10 +422,11 @@ class BlockDiffusionSampler:
         out.cut = end[0]
         return max(0, len(covering(self.tok, [*out.ids, *block], end[0])) - len(out.ids)), end[1]
 
-    def _stuck_end(self, canvas: _Canvas) -> tuple[int, str] | None:
-        """End the block at its first open position once STUCK_BANS proposals are banned there."""
+    def _stuck_end(self, canvas: _Canvas, multiline: bool) -> tuple[int, str] | None:
+        """End the block at its first open position once STUCK_BANS (a single line: STUCK_BANS_LINE)
+        proposals are banned there."""
         frontier = canvas.settled()
-        if len(canvas.banned.get(frontier, ())) >= STUCK_BANS:
+        if len(canvas.banned.get(frontier, ())) >= (STUCK_BANS if multiline else STUCK_BANS_LINE):
             return frontier, "constraint"
         return None
 
@@ -536,7 +542,7 @@ def _candidates(tok: CodeTokenizer, ids: list[int], multiline: bool) -> list[tup
             if not text.strip():
                 continue
             k = len(covering(tok, ids, end))
-        if text:
+        if text.strip():  # an answer of whitespace only shows nothing (the server drops it)
             found.setdefault(text, ids[:k])
     return sorted(found.items(), key=lambda item: -len(item[0]))
 

@@ -393,6 +393,15 @@ def test_a_span_stuck_at_its_first_open_position_ends_there(monkeypatch):
     assert run().vetoed >= 4 + 16  # without the rule: a ban in every round up to the block's step bound
 
 
+def test_a_stuck_single_line_ends_after_fewer_bans_than_a_multi_line_span():
+    sampler = BlockDiffusionSampler(ManyChoicesNet(ids("alpha beta"), [0.99] * 8), TOK)
+    vetoed = {
+        multiline: sampler.fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=multiline), RejectAll()).vetoed
+        for multiline in (False, True)
+    }
+    assert sampler_module.STUCK_BANS_LINE <= vetoed[False] < vetoed[True]
+
+
 def test_cancel_between_steps_returns_cancelled():
     script = ids("alpha beta") + [TOK.eom_id]
     calls = iter([False, True])
@@ -578,3 +587,11 @@ def test_a_refused_multi_line_span_is_cut_at_a_line_end_past_its_first_lines():
     assert past_two_lines and all(lines.startswith(text + "\n") for text in past_two_lines)  # whole lines
     cut = sampler_module.longest_accepted(TOK, ids(lines), AcceptOnly("alpha", "alpha beta\nalpha"), True)
     assert cut[1] == "alpha beta\nalpha"  # within the first two lines any token boundary is tried
+
+
+def test_the_fallback_never_answers_whitespace_alone():
+    check = AcceptOnly("   ", "   alpha")
+    assert sampler_module.longest_accepted(TOK, ids("   alpha beta"), check, False)[1] == "   alpha"
+    check = AcceptOnly("   ")  # the indentation alone would show nothing: nothing is answered
+    assert sampler_module.longest_accepted(TOK, ids("   alpha beta"), check, False) == ([], "")
+    assert "   " not in check.checked
