@@ -50,6 +50,8 @@ speed() {
     --out $out/span.json --plot docs/span_latency.png >$out/span.log 2>&1
   $py bench/engine_speed.py memory --model "$diffusion" --tasks "$limit" --threads 1 \
     --out $out/memory.json >$out/memory.log 2>&1
+  $py bench/engine_speed.py routed --model "$diffusion" --language go --repeats 5 --tasks 20 --threads 1 \
+    --out $out/routed.json >$out/routed.log 2>&1
   $py bench/debounce.py --model "$diffusion" --lines 12 --out $out/debounce.json >$out/debounce.log 2>&1
   $py bench/prefetch.py --model "$diffusion" --tasks 40 --runs 4 --threads 1 \
     --out $out/prefetch.json >$out/prefetch.log 2>&1
