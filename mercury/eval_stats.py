@@ -67,7 +67,8 @@ def bootstrap_interval(
     differences: list[float], sources: list[str] | None = None
 ) -> tuple[float, float] | None:
     """95% percentile interval of the mean of paired per-task differences, resampling whole
-    sources where `sources` (one per difference) groups them."""
+    sources where `sources` (one per difference) groups them (with each source once, the draws
+    are those of the plain bootstrap)."""
     if not differences:
         return None
     sums, counts = _by_source(differences, sources)
@@ -108,7 +109,7 @@ def paired_binary(pairs: list[tuple[bool, bool]], sources: list[str] | None = No
         p_value = mcnemar_p(only_baseline, only_model)
     return {
         "difference": _round(sum(diffs) / len(diffs)),
-        "interval": _round_pair(bootstrap_interval(diffs, sources if clustered else None)),
+        "interval": _round_pair(bootstrap_interval(diffs, sources)),
         "only_baseline": only_baseline,
         "only_model": only_model,
         "p_value": round(p_value, 4),
@@ -134,7 +135,7 @@ def compare_rows(baseline: list[dict], model: list[dict]) -> dict:
     es = [b["es"] - a["es"] for a, b in pairs]
     result["edit_similarity"] = {
         "difference": _round(sum(es) / len(es)),
-        "interval": _round_pair(bootstrap_interval(es, sources if result["sources"] < len(pairs) else None)),
+        "interval": _round_pair(bootstrap_interval(es, sources)),
     }
     executed = [
         ((a["passed"], b["passed"]), source)

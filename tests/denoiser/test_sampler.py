@@ -395,11 +395,11 @@ def test_a_span_stuck_at_its_first_open_position_ends_there(monkeypatch):
 
 def test_a_stuck_single_line_ends_after_fewer_bans_than_a_multi_line_span():
     sampler = BlockDiffusionSampler(ManyChoicesNet(ids("alpha beta"), [0.99] * 8), TOK)
-    vetoed = {
-        multiline: sampler.fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=multiline), RejectAll()).vetoed
-        for multiline in (False, True)
-    }
-    assert sampler_module.STUCK_BANS_LINE <= vetoed[False] < vetoed[True]
+
+    def vetoed(multiline: bool) -> int:
+        return sampler.fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=multiline), RejectAll()).vetoed
+
+    assert sampler_module.STUCK_BANS_LINE <= vetoed(False) < vetoed(True)
 
 
 def test_cancel_between_steps_returns_cancelled():
