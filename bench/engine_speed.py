@@ -168,16 +168,22 @@ def step_times(args) -> dict:
     return report
 
 
-MEMORY_PROBE = r"""
+# The probes run in fresh interpreters, so that each measures one model's memory alone.
+RSS_MB = r"""
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+"""
+
+MEMORY_PROBE = (
+    RSS_MB
+    + r"""
 import json, resource, sys
 from mercury.denoiser.api import CompletionRequest
 from mercury.denoiser.engine import Engine
 from mercury.eval_tasks import heldout_tasks, load_heldout
 from pathlib import Path
-def rss_mb():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS"):
-            return int(line.split()[1]) / 1024
 model, backend, corpus, n, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 tasks = heldout_tasks(load_heldout(Path(corpus)), "single-line", n, seed=11)
 base = rss_mb()
@@ -195,18 +201,17 @@ print(json.dumps({"rss_before_mb": base, "rss_loaded_mb": loaded, "rss_after_mb"
                   "exact_match": hits / max(1, len(tasks)), "edit_similarity": sims / max(1, len(tasks)),
                   "tasks": len(tasks), "texts": texts}))
 """
+)
 
 
-ROUTED_PROBE = r"""
+ROUTED_PROBE = (
+    RSS_MB
+    + r"""
 import json, sys, time
 from pathlib import Path
 from mercury.denoiser.api import CompletionRequest
 from mercury.denoiser.routing import load_serving_engine
 from mercury.eval_tasks import heldout_tasks, load_heldout
-def rss_mb():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS"):
-            return int(line.split()[1]) / 1024
 def ms(engine, task):
     request = CompletionRequest(prefix=task.prefix, suffix=task.suffix, language=task.language, max_tokens=48)
     t0 = time.perf_counter()
@@ -233,6 +238,7 @@ print(json.dumps({"load_s": load_s, "main_mb": loaded - base, "python_ms": [m fo
                   "routed_mb": routed - before, "rss_after_mb": rss_mb(),
                   "models": sorted({first_model, *(name for _, name in later)} - {None})}))
 """
+)
 
 
 def routed(args) -> dict:

@@ -2,7 +2,7 @@
 language, another model that completes it better ("routes": {"go": "coder-mini-multi", ...}).
 
 coder-mini was trained on Python alone and writes Python into a Go file; coder-mini-multi saw Go
-and Rust too and completes those, Java, JavaScript and C++ far better, Python no better (its card;
+and Rust too and completes those, Java, JavaScript and C++ far better, Python worse (its card;
 BENCHMARKS.md, section 1). With routes, `--model coder-mini` serves each language with the better
 of the two, out of the box. A routed model is loaded when the first request of its language comes,
 so a Python-only user never pays for it; if it cannot be loaded, its languages stay with the main
