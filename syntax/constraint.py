@@ -15,7 +15,10 @@ rather than error counts or ERROR ranges stays right when an old error changes s
 the middle, and does not excuse a new error in the middle because an old one sits nearby (the
 user is often mid-statement, so the baseline nearly always has an error at the cursor). The
 check of the finished span (`accepts`) also refuses one more ERROR or MISSING node than the
-baseline: an old error can swallow a bad middle without leaving a culprit of its own.
+baseline: an old error can swallow a bad middle without leaving a culprit of its own. Where the
+window's end is cut inside blocks the file closes further on, a finished middle that opens one
+more (`if err != nil {`) is judged again with what the window leaves open closed after it
+(`_clean_when_closed`).
 
 Cost: only a window of lines around the cursor is parsed (window.py), so a 10,000-line file
 costs what a 100-line one does; a window that a client's bounded context cuts inside a long block
@@ -118,6 +121,8 @@ class _View:
     draft_tree: Tree | None = None
     draft_fresh: bool = False  # the tree was parsed from scratch, not edited from the previous one
     memo: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    closed: tuple[frozenset[tuple[str, int, int]], int] | None = None  # `_closed_baseline`
+    closed_verdict: tuple[bytes, bool] | None = None  # `_clean_when_closed`'s latest answer
 
 
 class SyntaxConstraint:
@@ -186,6 +191,8 @@ class SyntaxConstraint:
                 self._suffix = encode(cut.suffix + cut.closer + after)
             elif (block := self._clean_block(tree, text)) is not None:
                 cut = self._narrow(text, *block)
+        # The window ends inside brackets the file closes further on (`_clean_when_closed`).
+        self._cut_end = not cut.whole_end
         self._prefix_rows = self._prefix.count(b"\n")
         self._prefix_column = len(self._prefix) - (self._prefix.rfind(b"\n") + 1)  # bytes
         # The window stops short of the file's end: a string the middle opens may close past it.
@@ -267,20 +274,72 @@ class SyntaxConstraint:
             return True
 
     def _adds_nothing(self, view: _View, middle: str, fresh: bool) -> bool:
-        tree, text = self._reparse(view, encode(middle), fresh)
-        # An old error can swallow a bad middle whole (`type T struct =` beside a broken
-        # struct body): no new culprit, but one more ERROR node. The result must not add one.
-        if error_node_count(tree.root_node) > view.base_errors:
-            return False
-        start, end = len(self._prefix), len(self._prefix) + len(view.draft)
-        # Errors anywhere in the window count here, not only those touching the middle.
-        culprits = error_culprits(tree.root_node, text, 0, len(text), None)
-        culprits += self._empty_blocks(tree, start, end, None)
-        if self._new_culprits(view, culprits, start, end):
+        raw = encode(middle)
+        tree, text = self._reparse(view, raw, fresh)
+        start, end = len(self._prefix), len(self._prefix) + len(raw)
+        broken = self._adds_errors(view, tree, text, start, end)
+        if broken and not self._clean_when_closed(view, raw, tree, text):
             return False
         spans = self._bracket_ranges(view, tree, text, start, end)
         spans += self._call_ranges(tree.root_node, text, start, end)
         return not any(min(b, end - start) > max(a, 0) for a, b in spans)
+
+    def _adds_errors(self, view: _View, tree: Tree, text: bytes, start: int, end: int) -> bool:
+        """True when the rendered text has a culprit, anywhere in the window, or an ERROR or MISSING
+        node more than the view's baseline. An old error can swallow a bad middle whole (`type T
+        struct =` beside a broken struct body): no new culprit, but one more ERROR node."""
+        if error_node_count(tree.root_node) > view.base_errors:
+            return True
+        culprits = error_culprits(tree.root_node, text, 0, len(text), None)
+        culprits += self._empty_blocks(tree, start, end, None)
+        return bool(self._new_culprits(view.base_keys, culprits, start, end))
+
+    def _clean_when_closed(self, view: _View, middle: bytes, tree: Tree, text: bytes) -> bool:
+        """True when a finished middle that leaves brackets open adds no error once the brackets still
+        open at the window's end are closed after it, and the baseline's are closed after its own.
+
+        A window the client's bounded context cuts inside a long function ends with its blocks
+        open. A line that opens one more (`if err != nil {`, `fn f<T>(`, whose closer lies past the
+        window) changes how tree-sitter's recovery wraps the unclosed tail, and the enclosing
+        header's tokens became new culprits: right lines were refused. The file is assumed to close
+        what the window leaves open, for the middle as for the baseline. A parse each, only for
+        such middles in such windows, counted with the step checks.
+        """
+        if not (self._cut_end and view.suffix and _opens_brackets(middle)):
+            return False
+        if view.closed_verdict is not None and view.closed_verdict[0] == middle:
+            return view.closed_verdict[1]
+        self._checks += 1
+        keys, errors = self._closed_baseline(view)
+        closed = text + self._closers(tree, text)
+        tree = parse(self.language, closed)
+        start, end = len(self._prefix), len(self._prefix) + len(middle)
+        clean = error_node_count(tree.root_node) <= errors
+        if clean:
+            culprits = error_culprits(tree.root_node, closed, 0, len(closed), None)
+            culprits += self._empty_blocks(tree, start, end, None)
+            clean = not self._new_culprits(keys, culprits, start, end)
+        view.closed_verdict = (middle, clean)
+        return clean
+
+    def _closed_baseline(self, view: _View) -> tuple[frozenset[tuple[str, int, int]], int]:
+        """The view's baseline culprits and error count with its open brackets closed at the end."""
+        if view.closed is None:
+            text = self._prefix + view.suffix
+            closed = text + self._closers(view.base_tree, text)
+            tree = parse(self.language, closed)
+            cut = len(self._prefix)
+            culprits = error_culprits(tree.root_node, closed, 0, len(closed), None)
+            culprits += self._empty_blocks(tree, cut, cut, None)
+            keys = frozenset((c.kind, c.start, c.end) for c in culprits)
+            view.closed = keys, error_node_count(tree.root_node)
+        return view.closed
+
+    def _closers(self, tree: Tree, text: bytes) -> bytes:
+        """A line closing the brackets `text` leaves open, innermost first."""
+        tokens = brackets.bracket_tokens(self.language, tree.root_node, 0, len(text), "prefix")
+        _, still_open = brackets.unbalanced(tokens)
+        return encode("\n" + "".join(brackets.PAIRS[b.kind] for b in reversed(still_open)))
 
     # --- one draft ------------------------------------------------------------------------
 
@@ -315,7 +374,10 @@ class SyntaxConstraint:
         anchor = _anchor(tree, start - 1, end + 1)
         culprits = error_culprits(anchor, text, start, end, draft_end)
         culprits += self._empty_blocks(tree, start, end, draft_end)
-        spans = [self._blame(c, start, end) for c in self._new_culprits(view, culprits, start, end)]
+        new = self._new_culprits(view.base_keys, culprits, start, end)
+        if new and complete and self._clean_when_closed(view, raw, tree, text):
+            new = []
+        spans = [self._blame(c, start, end) for c in new]
         spans += self._bracket_ranges(view, tree, text, start, end)
         spans += self._call_ranges(anchor, text, start, end)
         chars = _to_chars(spans, start, end, middle)
@@ -368,8 +430,12 @@ class SyntaxConstraint:
         blocks = empty_blocks(_anchor(tree, lo, hi), lo, hi)
         return [b for b in blocks if draft_end is None or b.start < draft_end]
 
-    def _new_culprits(self, view: _View, culprits: list[Culprit], start: int, end: int) -> list[Culprit]:
-        """Culprits of the rendered text that the baseline does not have (see module docstring)."""
+    @staticmethod
+    def _new_culprits(
+        base_keys: frozenset[tuple[str, int, int]], culprits: list[Culprit], start: int, end: int
+    ) -> list[Culprit]:
+        """Culprits of the rendered text that the baseline (`base_keys`) does not have (see module
+        docstring)."""
         shift = end - start
         fresh = []
         for c in culprits:
@@ -378,7 +444,7 @@ class SyntaxConstraint:
                 continue
             begin = c.start if c.start <= start else max(c.start - shift, start)
             stop = c.end if c.end <= start else max(c.end - shift, start)
-            if (c.kind, begin, stop) not in view.base_keys:
+            if (c.kind, begin, stop) not in base_keys:
                 fresh.append(c)
         return fresh
 
@@ -599,6 +665,15 @@ class SyntaxConstraint:
         row = self._prefix_rows + middle.count(b"\n", 0, offset)
         column = offset - newline - 1 if newline >= 0 else self._prefix_column + offset
         return Point(row, column)
+
+
+def _opens_brackets(middle: bytes) -> bool:
+    """True when `middle` ends in an opening bracket and has more of them than closing ones: a line
+    that opens a block, an argument or a parameter list that goes on below it (a cheap filter
+    before a parse; a bracket in a string counts too)."""
+    if not middle.rstrip().endswith((b"(", b"[", b"{")):
+        return False
+    return sum(middle.count(b) for b in (b"(", b"[", b"{")) > sum(middle.count(b) for b in (b")", b"]", b"}"))
 
 
 def _open_quote(text: bytes, start: int) -> int | None:

@@ -218,6 +218,38 @@ def test_a_window_cut_inside_rust_items_narrows_to_the_block_around_the_cursor()
     assert constraint._suffix == b"\n        sum + 1\n    }\n"
 
 
+GO_BODY = "\n\t\ty++\n\t}\n\tfor i := 0; i < x; i++ {\n\t\ty += i\n\t}\n\tz := y\n"
+
+
+def test_a_line_opening_a_block_is_valid_where_the_window_ends_inside_the_function() -> None:
+    # The client's bounded suffix stops inside f: its closing brace lies past the window. The
+    # right line opens a block the suffix closes, which leaves f's own block open at the window's
+    # end, and tree-sitter's recovery then blamed f's header on the middle.
+    prefix = "package main\n\nfunc f(x int) int {\n\ty := 1\n"
+    cut = SyntaxConstraint("go", prefix, GO_BODY, suffix_cut=True)
+    assert cut.accepts("\tif x > 0 {")
+    assert cut.invalid_ranges("\tif x > 0 {", True) == []
+    assert not cut.accepts("\tif x > 0 { (")  # closing what is open does not mend a broken body
+    assert not cut.accepts("\tif x > 0 {)")
+    # Where the file ends there, f is never closed: the same line leaves it broken.
+    assert not SyntaxConstraint("go", prefix, GO_BODY).accepts("\tif x > 0 {")
+
+
+def test_only_middles_that_open_brackets_pay_for_closing_the_window(monkeypatch) -> None:
+    parses = []
+    real_parse = constraint_module.parse
+    monkeypatch.setattr(constraint_module, "parse", lambda *a: parses.append(a[1]) or real_parse(*a))
+    constraint = SyntaxConstraint(
+        "go", "package main\n\nfunc f(x int) int {\n\ty := 1\n", GO_BODY, suffix_cut=True
+    )
+    constraint.prepare()
+    before = len(parses)
+    assert not constraint.accepts("\tif x > 0 ")
+    assert all(not text.endswith(b"}") for text in parses[before:])  # nothing rendered with closers
+    assert constraint.accepts("\tif x > 0 {")
+    assert any(text.endswith(b"\n}") for text in parses[before:])
+
+
 def test_a_cut_window_tries_a_bounded_number_of_blocks(monkeypatch) -> None:
     # Each block tried costs a parse: deeply nested text, whose blocks all fail to parse alone,
     # must not cost one per level. Here every candidate is a sliver that fails.
