@@ -290,9 +290,9 @@ class SyntaxConstraint:
         struct =` beside a broken struct body): no new culprit, but one more ERROR node."""
         if error_node_count(tree.root_node) > view.base_errors:
             return True
-        culprits = error_culprits(tree.root_node, text, 0, len(text), None)
-        culprits += self._empty_blocks(tree, start, end, None)
-        return bool(self._new_culprits(view.base_keys, culprits, start, end))
+        return bool(
+            self._new_culprits(view.base_keys, self._all_culprits(tree, text, start, end), start, end)
+        )
 
     def _clean_when_closed(self, view: _View, middle: bytes, tree: Tree, text: bytes) -> bool:
         """True when a finished middle that leaves brackets open adds no error once the brackets still
@@ -316,9 +316,7 @@ class SyntaxConstraint:
         start, end = len(self._prefix), len(self._prefix) + len(middle)
         clean = error_node_count(tree.root_node) <= errors
         if clean:
-            culprits = error_culprits(tree.root_node, closed, 0, len(closed), None)
-            culprits += self._empty_blocks(tree, start, end, None)
-            clean = not self._new_culprits(keys, culprits, start, end)
+            clean = not self._new_culprits(keys, self._all_culprits(tree, closed, start, end), start, end)
         view.closed_verdict = (middle, clean)
         return clean
 
@@ -329,11 +327,15 @@ class SyntaxConstraint:
             closed = text + self._closers(view.base_tree, text)
             tree = parse(self.language, closed)
             cut = len(self._prefix)
-            culprits = error_culprits(tree.root_node, closed, 0, len(closed), None)
-            culprits += self._empty_blocks(tree, cut, cut, None)
-            keys = frozenset((c.kind, c.start, c.end) for c in culprits)
+            keys = frozenset((c.kind, c.start, c.end) for c in self._all_culprits(tree, closed, cut, cut))
             view.closed = keys, error_node_count(tree.root_node)
         return view.closed
+
+    def _all_culprits(self, tree: Tree, text: bytes, start: int, end: int) -> list[Culprit]:
+        """Every culprit of the rendered text, and the empty blocks near a middle at [start, end)."""
+        return error_culprits(tree.root_node, text, 0, len(text), None) + self._empty_blocks(
+            tree, start, end, None
+        )
 
     def _closers(self, tree: Tree, text: bytes) -> bytes:
         """A line closing the brackets `text` leaves open, innermost first."""
@@ -614,10 +616,9 @@ class SyntaxConstraint:
         tree = self._parsed.pop(text, None) or parse(self.language, text)
         cut = len(self._prefix)
         first_line_end, last_line_start = text.find(b"\n"), text.rstrip().rfind(b"\n")
-        culprits = error_culprits(tree.root_node, text, 0, len(text), None)
-        if self.language == "python":  # drafts are only searched for empty blocks near the cursor
-            lo, hi = cut - _HEADER_REACH, cut + 1
-            culprits += empty_blocks(_anchor(tree, lo, hi), lo, hi)
+        culprits = self._all_culprits(
+            tree, text, cut, cut
+        )  # empty blocks: near the cursor only, as for drafts
         tokens = brackets.bracket_tokens(self.language, tree.root_node, 0, len(text), "prefix")
         prefix_open = brackets.reduce_prefix([t for t in tokens if t.start < cut])
         after = [brackets.Bracket(t.start, t.end, t.kind, "suffix") for t in tokens if t.start >= cut]
