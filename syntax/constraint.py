@@ -191,8 +191,6 @@ class SyntaxConstraint:
                 self._suffix = encode(cut.suffix + cut.closer + after)
             elif (block := self._clean_block(tree, text)) is not None:
                 cut = self._narrow(text, *block)
-        # The window ends inside brackets the file closes further on (`_clean_when_closed`).
-        self._cut_end = not cut.whole_end
         self._prefix_rows = self._prefix.count(b"\n")
         self._prefix_column = len(self._prefix) - (self._prefix.rfind(b"\n") + 1)  # bytes
         # The window stops short of the file's end: a string the middle opens may close past it.
@@ -305,7 +303,7 @@ class SyntaxConstraint:
         what the window leaves open, for the middle as for the baseline. A parse each, only for
         such middles in such windows, counted with the step checks.
         """
-        if not (self._cut_end and view.suffix and _opens_brackets(middle)):
+        if self._window.whole_end or not (view.suffix and _opens_brackets(middle)):
             return False
         if view.closed_verdict is not None and view.closed_verdict[0] == middle:
             return view.closed_verdict[1]
