@@ -86,6 +86,11 @@ class SpanConstraint(Protocol):
         """True when prefix + middle + suffix adds no syntax error to the file (the final check)."""
         ...
 
+    def broken_at_cursor(self) -> bool:
+        """True when the file without a middle has a syntax error on the lines around the cursor (a
+        block left unclosed, a header that lost its body): an empty span would leave it there."""
+        ...
+
     def prepare(self) -> None:
         """The fixed work of the checks (parsing the file around the span), done before the first
         check. The engine calls it on a worker thread while the first forward pass runs, and the

@@ -305,6 +305,9 @@ class _PreparedAside:
     def accepts(self, middle: str) -> bool:
         return self._ready().accepts(middle)
 
+    def broken_at_cursor(self) -> bool:
+        return self._ready().broken_at_cursor()
+
     def prepare(self) -> None:
         self._ready()
 

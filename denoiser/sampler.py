@@ -247,10 +247,13 @@ class BlockDiffusionSampler:
         return best in positions or any(float(conf[i]) >= settings.tau for i in positions)
 
     def _rejected(self, canvas, top, out, constraint, settings) -> set[int]:
-        """Open positions to ban: on a single line the token that broke it (`_line_culprit`), or its
+        """Open positions to ban: the end of an empty span where the file is broken at the cursor
+        (`_ends_empty`); on a single line the token that broke it (`_line_culprit`), or its
         guessed end; otherwise those whose proposal sits in a range the constraint calls invalid,
         less an error's spared first proposal (`_culprits`)."""
         text, spans, complete, ending = self._draft_text(canvas, top, out, settings)
+        if self._ends_empty(canvas, text, complete, ending) and constraint.broken_at_cursor():
+            return {ending}
         bad = constraint.invalid_ranges(text, complete)
         if bad is None:
             out.unchecked, bad = True, []
@@ -266,6 +269,20 @@ class BlockDiffusionSampler:
             ]
             blamed.update(self._culprits(inside, constraint, settings, text, spans))
         return blamed
+
+    @staticmethod
+    def _ends_empty(canvas: _Canvas, text: str, complete: bool, ending: int | None) -> bool:
+        """True when the draft ends the span, at an open position, with whitespace at most before it.
+
+        Where the file is broken at the cursor (`broken_at_cursor`: a block's `}` or its header
+        missing) an empty answer leaves it broken and shows nothing, yet the model often ends the
+        line first there. That end is banned like a broken token, so the model proposes text; the
+        constraint still judges the text, and a span that finds none ends empty as before
+        (`_stuck_end`). A/B in BENCHMARKS section 6: HumanEval-X JavaScript lines parseable 65.0% ->
+        72.5% and pass@1 12.8% -> 19.9% (mostly a function's `}`), held-out Python 93.6% -> 93.8%
+        and Go 86.0% -> 86.5%; exact match lower nowhere.
+        """
+        return complete and ending is not None and not canvas.committed[ending] and not text.strip()
 
     def _line_culprit(self, canvas, out, constraint, text, spans, ending, first_error) -> set[int] | None:
         """The position to ban in a broken single-line draft: its first token after which the line

@@ -18,7 +18,8 @@ check of the finished span (`accepts`) also refuses one more ERROR or MISSING no
 baseline: an old error can swallow a bad middle without leaving a culprit of its own. Where the
 window's end is cut inside blocks the file closes further on, a finished middle that opens one
 more (`if err != nil {`) is judged again with what the window leaves open closed after it
-(`_clean_when_closed`).
+(`_clean_when_closed`). `broken_at_cursor` tells the sampler where the file without a middle is
+broken around the cursor, so that an empty answer, which would leave it so, is not its first choice.
 
 Cost: only a window of lines around the cursor is parsed (window.py), so a 10,000-line file
 costs what a 100-line one does; a window that a client's bounded context cuts inside a long block
@@ -147,6 +148,7 @@ class SyntaxConstraint:
         self._in_literal: bool | None = None
         self._clock, self._spent, self._checks, self._probes = clock, 0.0, 0, 0
         self._starts: dict[str, bool] = {}  # valid_start's answers (at most START_CHECKS parsed)
+        self._broken_here: bool | None = None  # broken_at_cursor's answer
 
     def prepare(self) -> None:
         """Do the fixed work of a completion's checks: cut and parse the window, and parse the
@@ -270,6 +272,32 @@ class SyntaxConstraint:
         except Exception:
             log.exception("syntax constraint failed (%s); completion not checked", self.language)
             return True
+
+    def broken_at_cursor(self) -> bool:
+        """True when the baseline has a culprit on the cursor's line or a line beside it (a `}` or a
+        loop header the middle was cut from, an empty Python block), or a MISSING token after the
+        cursor (a block the file never closes may close here). Other errors are not the span's to
+        mend: the user is editing elsewhere. False where setup failed."""
+        if self._broken_here is None:
+            self._broken_here = False
+            if self._ready():
+                try:
+                    self._broken_here = self._baseline_broken_at_cursor()
+                except Exception:
+                    log.exception("syntax constraint failed (%s); no error at the cursor", self.language)
+        return self._broken_here
+
+    def _baseline_broken_at_cursor(self) -> bool:
+        cursor = len(self._prefix)
+        line_start = self._prefix.rfind(b"\n") + 1
+        lo = self._prefix.rfind(b"\n", 0, max(line_start - 1, 0)) + 1  # the line before the cursor's
+        first = self._suffix.find(b"\n")
+        second = -1 if first < 0 else self._suffix.find(b"\n", first + 1)
+        hi = cursor + (len(self._suffix) if second < 0 else second)  # the end of the line after it
+        return any(
+            lo <= start <= hi or (kind.startswith("MISSING") and start >= cursor)
+            for kind, start, _ in self._view(True).base_keys
+        )
 
     def _adds_nothing(self, view: _View, middle: str, fresh: bool) -> bool:
         raw = encode(middle)

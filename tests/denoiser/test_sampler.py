@@ -62,6 +62,9 @@ class DraftCheck:
     def valid_start(self, middle):
         return not self.invalid_ranges(middle, False)
 
+    def broken_at_cursor(self):
+        return False
+
 
 def test_tau_one_commits_one_token_per_step():
     script = ids("alpha beta") + [TOK.eom_id]
@@ -551,6 +554,41 @@ def test_once_the_constraint_stops_checking_a_multi_line_span_ends_at_its_last_f
         [0, 1, 2], None, SpanSettings(tau=1.0), ChecksThenStops(1)
     )
     assert line.text == "alpha beta" and line.stop_reason == "newline"  # a single line ends where it ends
+
+
+class BrokenAtCursor(DraftCheck):
+    """Accepts every middle; the file is broken around the cursor where `broken` says so."""
+
+    def __init__(self, broken: bool):
+        self.broken, self.asked = broken, 0
+
+    def invalid_ranges(self, middle, complete):
+        return []
+
+    def accepts(self, middle):
+        return True
+
+    def broken_at_cursor(self):
+        self.asked += 1
+        return self.broken
+
+
+@pytest.mark.parametrize("multiline", [False, True], ids=["line", "multi-line"])
+@pytest.mark.parametrize("indent", ["", "    "], ids=["bare", "indented"])
+def test_where_the_file_is_broken_at_the_cursor_an_empty_span_is_asked_for_text(multiline, indent):
+    end = [TOK.eom_id] if multiline else ids("\n")
+    script = ids(indent) + end * 4  # the model would end the span at once, after the indentation
+    settings = SpanSettings(tau=0.5, multiline=multiline)
+    clean = sampler_for(script, [0.99] * 8).fill([0, 1, 2], None, settings, BrokenAtCursor(False))
+    assert clean.text == indent
+    out = sampler_for(script, [0.99] * 8).fill([0, 1, 2], None, settings, BrokenAtCursor(True))
+    assert out.text == indent + RUNNER_UP and out.vetoed >= 1  # its end was banned: the next best
+
+
+def test_a_span_with_text_never_asks_whether_the_file_is_broken_at_the_cursor():
+    check = BrokenAtCursor(True)
+    out = sampler_for(ids("alpha\n"), [0.99] * 8).fill([0, 1, 2], None, SpanSettings(tau=0.5), check)
+    assert out.text == "alpha" and check.asked == 0
 
 
 class AcceptOnly(DraftCheck):

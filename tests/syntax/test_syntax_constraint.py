@@ -250,6 +250,30 @@ def test_only_middles_that_open_brackets_pay_for_closing_the_window(monkeypatch)
     assert any(text.endswith(b"\n}") for text in parses[before:])
 
 
+JS_FUNCTION = "function f(x) {\n  let y = x * 2;\n  return y;\n"
+JS_AFTER = "\nconsole.log(f(1));\n"
+
+
+@pytest.mark.parametrize(
+    ("language", "prefix", "suffix", "broken"),
+    [
+        ("javascript", JS_FUNCTION, JS_AFTER, True),  # the function's `}` was the middle
+        ("javascript", "function f(x) {\n  if (x) {\n    x++;\n", "\n  return x;\n}\n", True),  # `  }`
+        ("javascript", JS_FUNCTION + "}\n", JS_AFTER, False),  # an empty line between statements
+        ("javascript", "let z = ;\n" + "\n" * 3 + JS_FUNCTION + "}\n", JS_AFTER, False),  # an error elsewhere
+        ("python", "def f(x):\n    if x:\n", "\n    return 2\n", True),  # an empty block
+        ("python", "def f(x):\n    if x:\n        return 1\n", "\n    return 2\n", False),
+    ],
+    ids=["closer", "inner-closer", "clean", "far", "python-empty-block", "python-clean"],
+)
+def test_an_error_on_the_lines_around_the_cursor_is_the_spans_to_mend(
+    language, prefix, suffix, broken
+) -> None:
+    constraint = SyntaxConstraint(language, prefix, suffix)
+    assert constraint.broken_at_cursor() is broken
+    assert constraint.accepts("")  # the check of a middle is unchanged: an empty one adds nothing
+
+
 def test_a_cut_window_tries_a_bounded_number_of_blocks(monkeypatch) -> None:
     # Each block tried costs a parse: deeply nested text, whose blocks all fail to parse alone,
     # must not cost one per level. Here every candidate is a sliver that fails.
@@ -375,6 +399,7 @@ def test_odd_input_never_raises(language: str, caplog: pytest.LogCaptureFixture)
                 ranges = constraint.invalid_ranges(middle, complete)
                 assert all(0 <= a < b <= len(middle) for a, b in ranges), (middle, ranges)
             assert isinstance(constraint.accepts(middle), bool)
+        assert isinstance(constraint.broken_at_cursor(), bool)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
@@ -388,6 +413,7 @@ def test_a_failed_setup_leaves_every_check_failing_open(monkeypatch, caplog) -> 
     assert constraint.invalid_ranges("(((", True) == []
     assert constraint.valid_start("(((")
     assert constraint.accepts("(((")
+    assert not constraint.broken_at_cursor()
     messages = [r.getMessage() for r in caplog.records]
     assert messages == ["cannot set up the syntax constraint (python); not checked"]  # once
 

@@ -10,6 +10,7 @@ worker thread while the first forward pass runs.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 from mercury.denoiser import sampler
@@ -45,6 +46,26 @@ def test_the_shipped_model_keeps_a_line_its_first_draft_ended_early(
     assert engine.complete(request).text == line
     monkeypatch.setattr(sampler, "END_BANS", 0)  # without the rule the first token is banned instead
     assert engine.complete(request).text != line
+
+
+SETTER = (
+    "class Response:\n    def __init__(self, status):\n        self._status = status\n\n"
+    "    @property\n    def status(self):\n        return self._status\n\n    @status.setter\n"
+)
+
+
+def test_the_shipped_model_writes_a_line_where_the_file_is_broken_at_the_cursor(engine, monkeypatch):
+    """A decorator whose function lost its `def` line: the model would leave the line empty."""
+    request = CompletionRequest(
+        prefix=SETTER, suffix="\n        self._status = value\n", language="python", multiline=False
+    )
+    assert engine.complete(replace(request, constrained=False)).text == ""
+    line = engine.complete(request).text
+    assert line.startswith("    def ") and SyntaxConstraint("python", request.prefix, request.suffix).accepts(
+        line
+    )
+    monkeypatch.setattr(SyntaxConstraint, "broken_at_cursor", lambda self: False)
+    assert engine.complete(request).text == ""  # without the rule the empty line stands
 
 
 def test_the_engine_prepares_the_constraint_on_its_worker_before_the_first_check(engine, monkeypatch):
