@@ -200,7 +200,7 @@ class SyntaxConstraint:
         self._file_start = not prefix_cut and len(cut.prefix) == len(prefix)  # the window starts the file
         self._calls = CallChecker(prefix, suffix) if language == "python" else None
 
-    def _clean_block(self, tree: Tree, text: bytes) -> tuple[int, int] | None:
+    def _clean_block(self, tree: Tree, text: bytes) -> tuple[int, int, Tree] | None:
         """The nearest block around the cursor (`blocks_around`) that parses with no error the
         window lacks, where the window's parse has errors far from the cursor; else None.
 
@@ -219,16 +219,19 @@ class SyntaxConstraint:
         known = {(c.kind, c.start, c.end) for c in culprits}
         for start, end in itertools.islice(blocks_around(text, cursor), _BLOCKS_TRIED):
             block = text[start:end]
-            own = error_culprits(parse(self.language, block).root_node, block, 0, len(block), None)
+            block_tree = parse(self.language, block)
+            own = error_culprits(block_tree.root_node, block, 0, len(block), None)
             if all((c.kind, c.start + start, c.end + start) in known for c in own):
-                return start, end
+                return start, end, block_tree
         return None
 
-    def _narrow(self, text: bytes, start: int, end: int) -> Window:
-        """Make bytes [start, end) of the window's text, whole lines around the cursor, the window."""
+    def _narrow(self, text: bytes, start: int, end: int, tree: Tree) -> Window:
+        """Make bytes [start, end) of the window's text, whole lines around the cursor, the window
+        (`tree`: their parse, which the complete view's baseline reuses)."""
         cursor = len(self._prefix)
         self._parsed.clear()
         self._prefix, self._suffix = text[start:cursor], text[cursor:end]
+        self._parsed[text[start:end]] = tree
         self._window = Window(decode(self._prefix), decode(self._suffix))
         return self._window
 
