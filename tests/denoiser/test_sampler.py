@@ -405,6 +405,24 @@ def test_a_stuck_single_line_ends_after_fewer_bans_than_a_multi_line_span():
     assert sampler_module.STUCK_BANS_LINE <= vetoed(False) < vetoed(True)
 
 
+def test_a_single_line_ends_once_it_has_taken_its_budget_of_vetoes(monkeypatch):
+    monkeypatch.setattr(sampler_module, "STUCK_BANS_LINE", 10**6)  # only the budget can end it early
+    sampler = BlockDiffusionSampler(ManyChoicesNet(ids("alpha beta"), [0.99] * 8), TOK)
+
+    def run(multiline: bool):
+        return sampler.fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=multiline), RejectAll())
+
+    line = run(False)
+    budget = sampler_module.VETO_BUDGET_LINE
+    assert line.text == "" and line.stop_reason == "constraint"
+    assert budget <= line.vetoed < budget + sampler_module.REPAIR_ROUNDS + 1  # the step that reached it
+    monkeypatch.setattr(sampler_module, "STUCK_BANS", 10**6)
+    assert run(True).vetoed > 10 * budget  # a multi-line span has no such budget
+    monkeypatch.setattr(sampler_module, "VETO_BUDGET_LINE", 10**6)
+    unbounded = run(False)
+    assert unbounded.vetoed > 10 * budget and unbounded.steps > line.steps  # up to the block's step bound
+
+
 def test_cancel_between_steps_returns_cancelled():
     script = ids("alpha beta") + [TOK.eom_id]
     calls = iter([False, True])
