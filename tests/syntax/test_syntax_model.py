@@ -61,9 +61,8 @@ def test_the_shipped_model_writes_a_line_where_the_file_is_broken_at_the_cursor(
     )
     assert engine.complete(replace(request, constrained=False)).text == ""
     line = engine.complete(request).text
-    assert line.startswith("    def ") and SyntaxConstraint("python", request.prefix, request.suffix).accepts(
-        line
-    )
+    accepted = SyntaxConstraint("python", request.prefix, request.suffix).accepts(line)
+    assert line.startswith("    def ") and accepted
     monkeypatch.setattr(SyntaxConstraint, "broken_at_cursor", lambda self: False)
     assert engine.complete(request).text == ""  # without the rule the empty line stands
 
