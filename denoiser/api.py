@@ -87,8 +87,8 @@ class SpanConstraint(Protocol):
         ...
 
     def broken_at_cursor(self) -> bool:
-        """True when the file without a middle has a syntax error on the lines around the cursor (a
-        block left unclosed, a header that lost its body): an empty span would leave it there."""
+        """True when the file without a middle is broken at the cursor: a syntax error on the lines
+        around it, or a block the file never closes after it. An empty span would leave it so."""
         ...
 
     def prepare(self) -> None:
