@@ -144,6 +144,7 @@ def mode_summary(rows: list[dict]) -> dict:
         "parseable": metrics["syntax_valid"],
         "no_new_errors": round(statistics.fmean(kept), 4) if kept else None,
         "exact_match": metrics["exact_match"],
+        "edit_similarity": metrics["edit_similarity"],
         "pass_at_1": metrics["pass_at_1"],
         "n_executed": sum(r["passed"] is not None for r in rows),
         "empty": metrics["empty"],
@@ -219,6 +220,10 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
@@ -242,6 +247,7 @@ _COLUMNS = (
     ("no new errors off → on", lambda r: _pair(r, "no_new_errors", _pct)),
     ("EM off → on", lambda r: _pair(r, "exact_match", _pct)),
     ("EM lost / gained (p)", lambda r: _em_split(r.get("exact_match_paired"))),
+    ("edit similarity off → on", lambda r: _pair(r, "edit_similarity", _ratio)),
     ("pass@1 off → on", lambda r: _pair(r, "pass_at_1", _pct)),
     ("empty off → on", lambda r: _pair(r, "empty", _pct)),
     ("reference refused", lambda r: _pct(r.get("reference_refused"))),

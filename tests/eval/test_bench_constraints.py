@@ -89,6 +89,7 @@ def test_summary_compares_the_modes(bench, fake_corpus_multi, fake_eval_data_mul
         assert on["parseable"] == on["no_new_errors"] == 1.0 and on["exact_match"] == 1.0
         assert off["exact_match"] == 0.0 and on["vetoed_per_completion"] == 1.0
         assert off["parseable"] < 1.0
+        assert on["edit_similarity"] == 1.0 > off["edit_similarity"]
         paired = row["exact_match_paired"]  # the constraint gains every exact match here
         assert paired["only_model"] == row["n"] and paired["only_baseline"] == 0
         assert row["added_ms_median"] is not None and row["added_pct"] is not None
