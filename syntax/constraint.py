@@ -362,9 +362,8 @@ class SyntaxConstraint:
 
     def _all_culprits(self, tree: Tree, text: bytes, start: int, end: int) -> list[Culprit]:
         """Every culprit of the rendered text, and the empty blocks near a middle at [start, end)."""
-        return error_culprits(tree.root_node, text, 0, len(text), None) + self._empty_blocks(
-            tree, start, end, None
-        )
+        culprits = error_culprits(tree.root_node, text, 0, len(text), None)
+        return culprits + self._empty_blocks(tree, start, end, None)
 
     def _closers(self, tree: Tree, text: bytes) -> bytes:
         """A line closing the brackets `text` leaves open, innermost first."""
@@ -645,9 +644,8 @@ class SyntaxConstraint:
         tree = self._parsed.pop(text, None) or parse(self.language, text)
         cut = len(self._prefix)
         first_line_end, last_line_start = text.find(b"\n"), text.rstrip().rfind(b"\n")
-        culprits = self._all_culprits(
-            tree, text, cut, cut
-        )  # empty blocks: near the cursor only, as for drafts
+        # Empty blocks are looked for near the cursor only, as for drafts.
+        culprits = self._all_culprits(tree, text, cut, cut)
         tokens = brackets.bracket_tokens(self.language, tree.root_node, 0, len(text), "prefix")
         prefix_open = brackets.reduce_prefix([t for t in tokens if t.start < cut])
         after = [brackets.Bracket(t.start, t.end, t.kind, "suffix") for t in tokens if t.start >= cut]
