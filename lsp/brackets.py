@@ -2,13 +2,14 @@
 
 It is deliberately approximate (no grammar): good enough to tell whether a completion closes a bracket
 that the suffix already closes, which is the usual way a fill-in-the-middle span breaks a file
-(Continue's BracketMatchingService follows the same "only close what we opened" policy).
+(Continue's BracketMatchingService follows the same "only close what we opened" policy), and how the
+line of each open bracket is indented, which a line that closes it should match.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
 CLOSERS = {close: open_ for open_, close in OPENERS.items()}
@@ -18,12 +19,14 @@ HASH_COMMENT_LANGUAGES = frozenset(
 # The characters that can change the scan's state; the scan jumps over everything else, which keeps a
 # request's 10 kB of context at well under a millisecond (a step per character took 4 ms).
 _CODE_STOPS = {True: re.compile(r"[()\[\]{}\"'`#]"), False: re.compile(r"[()\[\]{}\"'`/]")}
+_INDENT = re.compile(r"[ \t]*")
 _STRING_STOPS = {quote: re.compile("[\\\\\n" + re.escape(quote) + "]") for quote in "\"'`"}
 
 
 @dataclass
 class ScanState:
     stack: list[str] = field(default_factory=list)  # open brackets, innermost last
+    opened: list[tuple[str, int]] = field(default_factory=list)  # each open bracket's (scanned text, index)
     unmatched: int = 0  # closers that matched nothing: they close brackets opened before the scanned text
     quote: str | None = None  # the delimiter of the string we are inside
     block_comment: bool = False
@@ -34,7 +37,13 @@ class ScanState:
         return len(self.stack) - self.unmatched
 
     def copy(self) -> ScanState:
-        return ScanState(list(self.stack), self.unmatched, self.quote, self.block_comment, self.line_comment)
+        return replace(self, stack=list(self.stack), opened=list(self.opened))
+
+    def innermost_indent(self) -> str:
+        """The leading whitespace of the line that holds the innermost open bracket."""
+        text, i = self.opened[-1]
+        start = text.rfind("\n", 0, i) + 1
+        return _INDENT.match(text, start).group(0)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ def scan(
         char = text[i]
         if char in OPENERS:
             state.stack.append(char)
+            state.opened.append((text, i))
         elif char in CLOSERS:
             if strict and state.stack and state.stack[-1] != CLOSERS[char]:
                 return Stop(i, "mismatch")
@@ -80,6 +90,7 @@ def scan(
                 return Stop(i, "closes too much")
             if state.stack:
                 state.stack.pop()
+                state.opened.pop()
             else:
                 state.unmatched += 1
         i += 1
