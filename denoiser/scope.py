@@ -40,6 +40,11 @@ class IndentScope:
             return cls(floor=_indent(line), closer_indent=None)
         return cls(floor=_indent(line) + 1, closer_indent=_indent(line))
 
+    @property
+    def blank_line(self) -> bool:
+        """Is the cursor on a blank line (nothing but indentation before it)?"""
+        return self.closer_indent is None
+
     def end(self, text: str) -> int | None:
         """Offset of the newline before the first line of `text` outside the scope (the span ends
         there), or None while every line whose indentation is known stays inside."""

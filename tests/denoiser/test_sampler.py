@@ -8,6 +8,7 @@ import torch
 from mercury.denoiser import sampler as sampler_module
 from mercury.denoiser.model import KVCache
 from mercury.denoiser.sampler import BlockDiffusionSampler, SpanSettings
+from mercury.denoiser.scope import IndentScope
 from mercury.denoiser.tokenizer import train_tokenizer
 
 TOK = train_tokenizer(["alpha beta gamma\nreturn value\n"] * 10, vocab_size=280)
@@ -601,6 +602,25 @@ def test_where_the_file_is_broken_at_the_cursor_an_empty_span_is_asked_for_text(
     assert clean.text == indent
     out = sampler_for(script, [0.99] * 8).fill([0, 1, 2], None, settings, BrokenAtCursor(True))
     assert out.text == indent + RUNNER_UP and out.vetoed >= 1  # its end was banned: the next best
+
+
+@pytest.mark.parametrize(
+    ("prefix", "asked_for_text"),
+    [("x = 1\n", True), ("x = 1\n    ", True), ("def f():", False)],
+    ids=["blank-line", "indented-blank-line", "after-a-header"],
+)
+def test_a_multi_line_span_on_a_blank_line_of_a_broken_file_writes_on_that_line(prefix, asked_for_text):
+    """At a file's end the model goes on below a function that lacks its `}`; a newline that would
+    leave the cursor's blank line empty is banned there. After a header the newline is the answer's
+    own: the body goes on the next line."""
+    below = "\n" + "    " * prefix.endswith(("    ", ":")) + "alpha"  # a line the scope keeps
+    script = ids(below) + [TOK.eom_id]
+    settings = SpanSettings(tau=0.5, multiline=True, scope=IndentScope.at(prefix))
+    clean = sampler_for(script, [0.99] * 8).fill([0, 1, 2], None, settings, BrokenAtCursor(False))
+    assert clean.text == below
+    out = sampler_for(script, [0.99] * 8).fill([0, 1, 2], None, settings, BrokenAtCursor(True))
+    assert out.text.startswith(RUNNER_UP) == asked_for_text
+    assert out.text.endswith("alpha")
 
 
 def test_a_span_with_text_never_asks_whether_the_file_is_broken_at_the_cursor():
