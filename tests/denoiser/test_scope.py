@@ -43,3 +43,32 @@ def test_module_level_blank_line_has_no_limit():
 def test_tabs_count_as_four_columns():
     scope = IndentScope.at("\tif x:")
     assert scope.end("\n\t\tpass\n    y = 1") == len("\n\t\tpass")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "text", "kept"),
+    [
+        ("function f(xs) {\n  return xs;\n", "}\n\n// Tests\n", "}"),
+        ("function f() {\n", "}\nf();\n", "}"),
+        ("function f(xs) {\n  for (const x of xs) {\n    g(x);\n", "  }\n  done();\n", "  }"),
+        ("f(a,\n  b,\n", "});\nnext();\n", "});"),
+    ],
+    ids=["function", "above-opens", "nested", "call"],
+)
+def test_a_blank_cursor_line_that_closes_its_block_is_all_the_scope_keeps(prefix, text, kept):
+    """At a file's end the model closes the function, then goes on to write below it."""
+    scope = IndentScope.at(prefix)
+    assert text[: scope.end(text)] == kept
+
+
+@pytest.mark.parametrize(
+    "text", ["  } else {\n    z();\n  }\n", "    z();\n  }\n  w();\n", "    }\n  w();\n"]
+)
+def test_other_closer_lines_do_not_end_a_blank_line_scope(text):
+    """A closer that goes on, one on a later line (the file may close it already: the constraint
+    judges), one at the block's own depth."""
+    assert IndentScope.at("  if (x) {\n    y();\n").end(text) is None
+
+
+def test_a_blank_line_scope_waits_for_the_closer_line_to_finish():
+    assert IndentScope.at("function f() {\n  return 1;\n").end("}") is None
