@@ -277,7 +277,14 @@ class BlockDiffusionSampler:
         return blamed
 
     @staticmethod
-    def _empty_line_end(canvas, text, spans, complete, ending, settings) -> int | None:
+    def _empty_line_end(
+        canvas: _Canvas,
+        text: str,
+        spans: list[tuple[int, int]],
+        complete: bool,
+        ending: int | None,
+        settings: SpanSettings,
+    ) -> int | None:
         """The open position of the draft token that leaves the cursor's line empty: the span's end
         with whitespace at most before it, or, in a multi-line span on a blank line, its first
         newline with whitespace at most before it. None where the line has text.
