@@ -6,9 +6,8 @@ and every one of them costs denoising steps. Editor completers cut there for the
 (Tabby's scope limit by indentation). The rule works for any language that is indented:
 
 - cursor on a blank line at indentation n: a later line indented less than n is outside; where
-  the cursor's own line becomes closing brackets alone (`}`, `});`) indented less than the block the
-  cursor is in (the line above it, a unit deeper where that line opens a bracket), it closes that
-  block and is all the scope keeps (at a file's end the model goes on to write below the function);
+  the cursor's own line becomes closing brackets alone (`}`, `});`), it closes the block the cursor
+  is in and is all the scope keeps (at a file's end the model goes on to write below the function);
 - cursor after text (a header such as `def f(x):` or `foo(`): a later line indented no deeper
   than the cursor's line is outside, except a line that starts with a closing bracket at that
   indentation (`}` or `)`), which closes what the cursor's line opened and is the last one kept.
@@ -37,17 +36,13 @@ class IndentScope:
 
     floor: int  # a non-blank line indented less than this is outside the scope
     closer_indent: int | None  # a closing-bracket line at this indentation is kept, then the scope ends
-    block: int | None = None  # blank-line cursors: a cursor line of closers indented less closes it
 
     @classmethod
     def at(cls, prefix: str) -> IndentScope:
-        start = prefix.rfind("\n") + 1
-        line = prefix[start:]
-        if line.strip():
-            return cls(floor=_indent(line) + 1, closer_indent=_indent(line))
-        above = next((text for text in reversed(prefix[:start].split("\n")) if text.strip()), "")
-        opens = bool(above.strip()) and above.rstrip()[-1] in "([{"
-        return cls(floor=_indent(line), closer_indent=None, block=_indent(above) + int(opens))
+        line = prefix[prefix.rfind("\n") + 1 :]
+        if not line.strip():
+            return cls(floor=_indent(line), closer_indent=None)
+        return cls(floor=_indent(line) + 1, closer_indent=_indent(line))
 
     @property
     def blank_line(self) -> bool:
@@ -58,8 +53,8 @@ class IndentScope:
         """Offset of the newline before the first line of `text` outside the scope (the span ends
         there), or None while every line whose indentation is known stays inside."""
         start = text.find("\n")
-        if start >= 0 and self._closes_block(text[:start]):
-            return start  # the cursor's own line closes its block
+        if start >= 0 and self.blank_line and _CLOSERS_ONLY.fullmatch(text[:start].strip()):
+            return start  # the cursor's own line closes the block it is in
         while start >= 0:
             stop = text.find("\n", start + 1)
             line = text[start + 1 : stop if stop >= 0 else len(text)]
@@ -71,9 +66,3 @@ class IndentScope:
                     return start
             start = stop
         return None
-
-    def _closes_block(self, line: str) -> bool:
-        """Is the cursor's `line` closing brackets alone, indented less than the block a blank-line
-        cursor is in?"""
-        closers = bool(_CLOSERS_ONLY.fullmatch(line.strip()))
-        return self.block is not None and closers and self.floor + _indent(line) < self.block

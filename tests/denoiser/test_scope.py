@@ -52,8 +52,9 @@ def test_tabs_count_as_four_columns():
         ("function f() {\n", "}\nf();\n", "}"),
         ("function f(xs) {\n  for (const x of xs) {\n    g(x);\n", "  }\n  done();\n", "  }"),
         ("f(a,\n  b,\n", "});\nnext();\n", "});"),
+        ("  if (x) {\n    y();\n  }\n", "  }\n  {\n", "  }"),
     ],
-    ids=["function", "above-opens", "nested", "call"],
+    ids=["function", "above-opens", "nested", "call", "after-a-closer"],
 )
 def test_a_blank_cursor_line_that_closes_its_block_is_all_the_scope_keeps(prefix, text, kept):
     """At a file's end the model closes the function, then goes on to write below it."""
@@ -61,12 +62,10 @@ def test_a_blank_cursor_line_that_closes_its_block_is_all_the_scope_keeps(prefix
     assert text[: scope.end(text)] == kept
 
 
-@pytest.mark.parametrize(
-    "text", ["  } else {\n    z();\n  }\n", "    z();\n  }\n  w();\n", "    }\n  w();\n"]
-)
+@pytest.mark.parametrize("text", ["  } else {\n    z();\n  }\n", "    z();\n  }\n  w();\n"])
 def test_other_closer_lines_do_not_end_a_blank_line_scope(text):
-    """A closer that goes on, one on a later line (the file may close it already: the constraint
-    judges), one at the block's own depth."""
+    """A closer that goes on, and one on a later line (the file may close it already: the
+    constraint judges)."""
     assert IndentScope.at("  if (x) {\n    y();\n").end(text) is None
 
 
