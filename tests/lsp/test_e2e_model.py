@@ -116,6 +116,28 @@ async def test_a_go_file_is_completed_by_the_model_its_language_is_routed_to():
         assert calls[ROUTED] == 1 and calls[MODEL] >= 1
 
 
+MISSING_CLOSER = [  # a function at a file's end that lacks its `}`; the cursor on the empty line below
+    "const keepLong = (words, n) => {\n  return words.filter(w => w.length > n);\n",
+    "function countVowels(text) {\n  let count = 0;\n  for (const c of text) {\n"
+    "    if ('aeiou'.includes(c)) count++;\n  }\n  return count;\n",
+    "function isEven(n) {\n  return n % 2 === 0;\n",
+]
+
+
+@pytest.mark.skipif(ROUTED not in available_models(), reason=f"models/{ROUTED} is not built yet")
+async def test_where_a_function_lacks_its_closing_brace_the_server_shows_the_brace():
+    """The constraint asks for text on the empty line, the span ends after a line of closers, and
+    the brace is shown at its function's indentation, with nothing written below it."""
+    async with lsp_session(SERVER) as client:
+        shown = []
+        for index, text in enumerate(MISSING_CLOSER):
+            uri = f"file:///work/missing{index}.js"
+            open_doc(client, uri, text, language_id="javascript")
+            result = await inline(client, uri, text.count("\n"), 0)
+            shown.append(result.items[0].insert_text if result.items else "")
+        assert shown.count("}") >= 2, shown
+
+
 async def test_cancellation_is_answered_with_request_cancelled():
     async with lsp_session(SERVER) as client:
         open_doc(client, "file:///work/long.py", "def long_function(a, b, c):\n\n")
