@@ -2,7 +2,8 @@
 
 `clean` runs once per engine result, before caching: single-line cut, indentation style, trailing
 whitespace, copies of the line suffix or of the next lines, brackets the suffix already closes, the
-indentation of lines that start with a closing bracket.
+lines after the one that closes the cursor's block, the indentation of lines that start with a
+closing bracket.
 `fit_line_suffix` runs on every answer, cache hits included, because it depends on the current line:
 when the rest of the line is only auto-closed brackets or quotes, and the span closes them itself, the
 item's range covers them so they are replaced instead of doubled (Tabby's lineEndReplaceLength).
@@ -22,6 +23,7 @@ from .context import Cursor, is_auto_closed
 
 _LEADING = re.compile(r"^[ \t]*")
 _WORD = re.compile(r"\w")
+_CLOSERS_ONLY = re.compile(r"[)\]}]+[;,]?")
 TAB_WIDTH = 4  # spaces per tab when converting a span's indentation to a tab-indented file
 
 
@@ -42,6 +44,7 @@ def clean(raw: str, cursor: Cursor, request: CompletionRequest) -> str | None:
     text = _cut_line_suffix_copy(text, cursor)
     text = _cut_repeated_lines(text, cursor)
     text = _balance_against_suffix(text, cursor, request)
+    text = _cut_after_the_block_closes(text, cursor, request)
     text = _align_closers(text, cursor, request)
     text = _trim_trailing_whitespace(text, cursor)
     if not text.strip() or _repeats_following(text, cursor):
@@ -176,6 +179,26 @@ def _balance_against_suffix(text: str, cursor: Cursor, request: CompletionReques
     result = scan(text, language, before, floor=before.depth - may_close)
     if isinstance(result, Stop):
         return text[: result.index]
+    return text
+
+
+def _cut_after_the_block_closes(text: str, cursor: Cursor, request: CompletionRequest) -> str:
+    """End a span with a line of closing brackets alone that closes a bracket open at the cursor:
+    what follows is outside the block the cursor is in (at a file's end the model closes a function,
+    then writes on below it), as Tabby limits a completion to the cursor's scope. A line with more
+    on it (`} else {`, a Python `):` whose body follows) does not end it."""
+    if "\n" not in text:
+        return text
+    language = cursor.language or cursor.language_id
+    state = scan_lenient(request.prefix, language)
+    depth = len(state.stack)
+    if not depth or state.quote or state.block_comment:
+        return text
+    lines = text.split("\n")
+    for index, line in enumerate(lines[:-1]):
+        state = scan_lenient(line + "\n", language, state)
+        if len(state.stack) < depth and _CLOSERS_ONLY.fullmatch(line.strip()):
+            return "\n".join(lines[: index + 1])
     return text
 
 
