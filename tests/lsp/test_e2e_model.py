@@ -136,6 +136,7 @@ async def test_where_a_function_lacks_its_closing_brace_the_server_shows_the_bra
             result = await inline(client, uri, text.count("\n"), 0)
             shown.append(result.items[0].insert_text if result.items else "")
         assert shown.count("}") >= 2, shown
+        assert not any("}\n" in text for text in shown), shown  # nothing below the closed function
 
 
 async def test_cancellation_is_answered_with_request_cancelled():
