@@ -43,9 +43,15 @@ def clean(raw: str, cursor: Cursor, request: CompletionRequest) -> str | None:
     text = _normalize_indent(text, cursor)
     text = _cut_line_suffix_copy(text, cursor)
     text = _cut_repeated_lines(text, cursor)
-    text = _balance_against_suffix(text, cursor, request)
-    text = _cut_after_the_block_closes(text, cursor, request)
-    text = _align_closers(text, cursor, request)
+    # The prefix is scanned once, in two parts: the brackets open where the cursor's line starts
+    # (what the span's closer lines are indented by) and at the cursor.
+    language = cursor.language or cursor.language_id
+    head = request.prefix.rfind("\n") + 1
+    at_line = scan_lenient(request.prefix[:head], language)
+    at_cursor = scan_lenient(request.prefix[head:], language, at_line)
+    text = _balance_against_suffix(text, cursor, request, at_cursor)
+    text = _cut_after_the_block_closes(text, language, at_cursor)
+    text = _align_closers(text, cursor, at_line)
     text = _trim_trailing_whitespace(text, cursor)
     if not text.strip() or _repeats_following(text, cursor):
         return None
@@ -164,14 +170,14 @@ def _repeats_following(text: str, cursor: Cursor) -> bool:
     return words and shown == _following(cursor)[: len(shown)]
 
 
-def _balance_against_suffix(text: str, cursor: Cursor, request: CompletionRequest) -> str:
+def _balance_against_suffix(text: str, cursor: Cursor, request: CompletionRequest, before: ScanState) -> str:
     """Cut the span at a closer of the wrong kind, or one that closes a bracket the suffix already closes.
 
-    The brackets the span may close are those the prefix opened and the suffix does not close; an
-    auto-closed rest of the line does not count as closing, since fit_line_suffix replaces it.
+    The brackets the span may close are those the prefix opened (`before`, the scan at the cursor)
+    and the suffix does not close; an auto-closed rest of the line does not count as closing, since
+    fit_line_suffix replaces it.
     """
     language = cursor.language or cursor.language_id
-    before = scan_lenient(request.prefix, language)
     suffix = request.suffix
     if is_auto_closed(cursor.line_suffix) and suffix.startswith(cursor.line_suffix):
         suffix = suffix[len(cursor.line_suffix) :]
@@ -182,15 +188,14 @@ def _balance_against_suffix(text: str, cursor: Cursor, request: CompletionReques
     return text
 
 
-def _cut_after_the_block_closes(text: str, cursor: Cursor, request: CompletionRequest) -> str:
+def _cut_after_the_block_closes(text: str, language: str, state: ScanState) -> str:
     """End a span with a line of closing brackets alone that closes a bracket open at the cursor:
     what follows is outside the block the cursor is in (at a file's end the model closes a function,
     then writes on below it), as Tabby limits a completion to the cursor's scope. A line with more
-    on it (`} else {`, a Python `):` whose body follows) does not end it."""
+    on it (`} else {`, a Python `):` whose body follows) does not end it. `state`: the scan of the
+    prefix at the cursor."""
     if "\n" not in text:
         return text
-    language = cursor.language or cursor.language_id
-    state = scan_lenient(request.prefix, language)
     depth = len(state.stack)
     if not depth or state.quote or state.block_comment:
         return text
@@ -202,18 +207,18 @@ def _cut_after_the_block_closes(text: str, cursor: Cursor, request: CompletionRe
     return text
 
 
-def _align_closers(text: str, cursor: Cursor, request: CompletionRequest) -> str:
+def _align_closers(text: str, cursor: Cursor, state: ScanState) -> str:
     """Indent each line of the span that starts with a closing bracket like the line of the bracket it
     closes, as editors re-indent a typed `}`: the model's guess at a closer's depth is often a level
     off (in HumanEval-X JavaScript, 23 of 200 single-line answers were right but for the indentation
     of a lone `}`). A first line is re-indented only where the cursor sits in the line's indentation,
     and only deeper than what is typed there, since the span cannot remove text before the cursor.
+    `state`: the scan of the prefix up to the cursor's line.
     """
     lines = text.split("\n")
     if not any(line.lstrip(" \t")[:1] in CLOSERS for line in lines):
         return text
     language = cursor.language or cursor.language_id
-    state = scan_lenient(request.prefix[: request.prefix.rfind("\n") + 1], language)
     typed = cursor.line_prefix
     for index, line in enumerate(lines):
         whole = typed + line if index == 0 else line
