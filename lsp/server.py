@@ -33,11 +33,22 @@ STATS_METHOD = "mercury/stats"
 
 
 @dataclass(frozen=True)
-class _UnreadableRequest:
-    """A request whose params did not parse: it still gets an answer (pygls would drop it)."""
+class _Unreadable:
+    """A JSON object with a "jsonrpc" key that did not structure as a message. pygls would raise, and
+    the raise drops the whole message: pygls structures the innermost objects first (json.loads'
+    object_hook), so params holding such an object lost their request too. Returned instead, it
+    makes a message that holds it fail in turn; a request is answered with the error."""
 
-    id: int | str
+    data: dict[str, Any]
     error: JsonRpcException
+
+    @property
+    def request_id(self) -> int | str | None:
+        """The id to answer, where this is a request; None for anything nobody waits on."""
+        msg_id = self.data.get("id")
+        if "method" not in self.data or isinstance(msg_id, bool) or not isinstance(msg_id, int | str):
+            return None
+        return msg_id
 
 
 class MercuryProtocol(LanguageServerProtocol):
@@ -48,20 +59,20 @@ class MercuryProtocol(LanguageServerProtocol):
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         """pygls raises for a message it cannot structure and so never answers it: its client would wait
-        forever. A request comes back as _UnreadableRequest and is answered with the error instead."""
+        forever. It comes back as _Unreadable instead, and a request is answered with the error."""
         if "jsonrpc" in data and "method" in data and "params" not in data:
             data = {**data, "params": None}  # JSON-RPC lets params be omitted; pygls' generic types need it
         try:
             return super().structure_message(data)
         except JsonRpcException as error:
-            msg_id = data.get("id")
-            if "method" not in data or isinstance(msg_id, bool) or not isinstance(msg_id, int | str):
-                raise  # a notification or a response: nobody waits for an answer
-            return _UnreadableRequest(msg_id, error)
+            return _Unreadable(data, error)
 
     def handle_message(self, message: Any) -> None:
-        if isinstance(message, _UnreadableRequest):
-            self._send_response(message.id, error=message.error.to_response_error())
+        if isinstance(message, _Unreadable):
+            if (msg_id := message.request_id) is not None:
+                self._send_response(msg_id, error=message.error.to_response_error())
+            else:
+                log.warning("dropped a message that did not parse: %s", message.error)
             return
         super().handle_message(message)
 

@@ -79,6 +79,27 @@ def test_every_request_gets_an_answer(server: StdioServer, message: dict):
     assert server.alive()
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"key": None, "jsonrpc": None},  # found by the fuzz test above
+        {"textDocument": {"jsonrpc": "2.0", "method": 1}},
+        {"textDocument": {"jsonrpc": "2.0", "id": [1], "method": "x"}},
+        [{"jsonrpc": "2.0", "id": 5}],
+    ],
+    ids=["stray-key", "nested-notification", "nested-request", "nested-response"],
+)
+def test_params_that_look_like_a_message_still_get_an_answer(server: StdioServer, params):
+    """pygls structures the innermost objects first (json.loads' object_hook), so an object in the
+    params with a "jsonrpc" key is read as a message of its own; one that failed took the whole
+    request with it, and the client waited forever."""
+    message = {"jsonrpc": "2.0", "id": f"nested-{next(_ids)}", "method": "textDocument/inlineCompletion"}
+    server.send({**message, "params": params})
+    answer = server.wait_response(message["id"], timeout=20)
+    assert ("result" in answer) != ("error" in answer)
+    assert server.alive()
+
+
 @pytest.mark.parametrize("arguments", [[], [None], [[1]], [{"id": "m1"}], ["m1", "m2"], "m1", None])
 def test_an_accept_with_bad_arguments_is_answered(server: StdioServer, arguments):
     """The accept command starts work (a prefetch); what a client sends with it must not break that."""
