@@ -210,15 +210,16 @@ def detect_indent(source: str, sample_lines: int = 400) -> str:
     return " " * (steps.most_common(1)[0][0] if steps else 4)
 
 
-def wants_multiline(line_prefix: str, line_suffix: str, policy: str, heads_block: bool = False) -> bool:
-    """Multi-line after a block header or on an empty line, unless that line heads a block below it
-    (`heads_the_lines_below`); single-line (rest of the line) mid-line."""
+def wants_multiline(line_prefix: str, line_suffix: str, policy: str, code_below: bool = False) -> bool:
+    """Multi-line after a block header or on an empty line, unless code of the block is written
+    below that line (`heads_the_lines_below`, `continues_the_lines_below`); single-line (rest of the
+    line) mid-line."""
     if policy != "auto":
         return policy == "always"
     if line_suffix.strip() and not is_auto_closed(line_suffix):
         return False
     if not line_prefix.strip():
-        return not heads_block
+        return not code_below
     head = line_prefix.rstrip()
     if head.endswith(":") and scan_lenient(head).depth > 0:
         return False  # a slice, a dict value or a lambda (`p[1:`), not a block header
@@ -343,10 +344,24 @@ def heads_the_lines_below(cursor: Cursor) -> bool:
     """Is the cursor on an empty line that the code below it is indented deeper than? Then the line
     can only be the header, or the first line of a statement, that the code below continues: one
     line is wanted, not a block (which would be a second body above the one below)."""
+    step = _step_below(cursor)
+    return step is not None and step > 0
+
+
+def continues_the_lines_below(cursor: Cursor) -> bool:
+    """Is the cursor on an empty line between statements of a block, the code below starting at
+    the width this line's would? The block is written on below: one line is wanted, a statement
+    inserted, not a block that would retell what follows."""
+    return _step_below(cursor) == 0
+
+
+def _step_below(cursor: Cursor) -> int | None:
+    """How much deeper the next line of code starts than the cursor's empty line's code would
+    (negative: shallower); None off an empty line or with no code below."""
     if cursor.line_prefix.strip() or cursor.line_suffix.strip():
-        return False
+        return None
     below = next((line for line in cursor.next_lines if line.strip()), None)
-    return below is not None and _width(below) > _empty_line_width(cursor)
+    return None if below is None else _width(below) - _empty_line_width(cursor)
 
 
 def _empty_line_width(cursor: Cursor) -> int:
@@ -387,8 +402,8 @@ def build_request(
     puts the same spaces in front of the answer."""
     start = prefix_start(cursor.before, config.tokens.prefix, counter, anchor)
     end = suffix_end(cursor.after, config.tokens.suffix, counter)
-    heads_block = heads_the_lines_below(cursor)
-    multiline = wants_multiline(cursor.line_prefix, cursor.line_suffix, config.multiline, heads_block)
+    code_below = heads_the_lines_below(cursor) or continues_the_lines_below(cursor)
+    multiline = wants_multiline(cursor.line_prefix, cursor.line_suffix, config.multiline, code_below)
     request = CompletionRequest(
         prefix=whole_characters(cursor.before[start:]) + indent_padding(cursor),
         suffix=whole_characters(cursor.after[:end]),

@@ -9,6 +9,7 @@ from mercury.lsp.config import Config, TokenBudgets
 from mercury.lsp.context import (
     TokenCounter,
     build_request,
+    continues_the_lines_below,
     detect_indent,
     heads_the_lines_below,
     indent_padding,
@@ -92,29 +93,32 @@ def test_single_or_multi_line_from_the_cursor(line_prefix: str, line_suffix: str
 
 
 @pytest.mark.parametrize(
-    ("source", "heads"),
+    ("source", "heads", "continues"),
     [
-        ("    a = 1\n    |\n        b = 2\n", True),  # a header goes here: `b` is deeper
-        ("    a = 1\n|\n\n        b = 2\n", True),  # nothing typed: the line above's width
-        ("def f():\n|\n    return 1\n", False),  # nothing typed below a header: its body's width
-        ("    if x:  # why\n|\n        y()\n", False),  # a Python header with a comment after it
-        ("def f():\n    a = 1\n|\n    b = 2\n", False),  # between two statements
-        ("    if x:\n        a()\n|\nb = 1\n", False),  # after a block, the code below is outdented
-        ("    if x:\n |\n            deep()\n", True),  # one space typed, finished at the body's 8
-        ("func f() {\n|\n\treturn\n}\n", False),  # tabs: a brace opens the block
-        ("    a = 1\n    x|\n        b = 2\n", False),  # not an empty line
-        ("    a = 1\n    |", False),  # nothing below
+        ("    a = 1\n    |\n        b = 2\n", True, False),  # a header goes here: `b` is deeper
+        ("    a = 1\n|\n\n        b = 2\n", True, False),  # nothing typed: the line above's width
+        ("def f():\n|\n    return 1\n", False, True),  # nothing typed below a header: its body's width
+        ("    if x:  # why\n|\n        y()\n", False, True),  # a Python header with a comment after it
+        ("def f():\n    a = 1\n|\n    b = 2\n", False, True),  # between two statements
+        ("def f():\n    a = 1\n    |\n    b = 2\n", False, True),  # the same, indentation typed
+        ("    if x:\n        a()\n|\nb = 1\n", False, False),  # after a block, the code below is outdented
+        ("    if x:\n |\n            deep()\n", True, False),  # one space typed, finished at the body's 8
+        ("func f() {\n|\n\treturn\n}\n", False, True),  # tabs: a brace opens the block
+        ("func f() {\n\treturn\n|\n}\n", False, False),  # the block's end: its closer is below
+        ("    a = 1\n    x|\n        b = 2\n", False, False),  # not an empty line
+        ("    a = 1\n    |", False, False),  # nothing below
     ],
 )
-def test_an_empty_line_heads_the_lines_below_when_they_are_indented_deeper(source: str, heads: bool):
+def test_an_empty_line_with_code_of_its_block_below_asks_one_line(source: str, heads: bool, continues: bool):
     before, after = source.split("|")
     line, column = before.count("\n"), len(before) - (before.rfind("\n") + 1)
     c = cursor(before + after, line, column, "utf-32")
     assert heads_the_lines_below(c) is heads
+    assert continues_the_lines_below(c) is continues
     request, _ = build_request(c, Config(), _char_counter())
-    assert request.multiline is (not heads and not c.line_prefix.strip())
-    assert wants_multiline("    ", "", "auto", heads_block=True) is False  # one line: the header
-    assert wants_multiline("    ", "", "always", heads_block=True) is True
+    assert request.multiline is (not heads and not continues and not c.line_prefix.strip())
+    assert wants_multiline("    ", "", "auto", code_below=True) is False  # one line: the header
+    assert wants_multiline("    ", "", "always", code_below=True) is True
 
 
 def test_indentation_style():
