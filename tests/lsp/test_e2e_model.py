@@ -139,6 +139,29 @@ async def test_where_a_function_lacks_its_closing_brace_the_server_shows_the_bra
         assert not any("}\n" in text for text in shown), shown  # nothing below the closed function
 
 
+BETWEEN_STATEMENTS = [  # the cursor on the empty line, the block's code goes on below it
+    "def area(width, height):\n    width = abs(width)\n\n    return width * height\n",
+    "import os\n\nimport sys\n",
+    "def read_config(path):\n    config = {}\n\n    return config\n",
+    "def load(path):\n    with open(path) as f:\n        text = f.read()\n\n"
+    "        return text.splitlines()\n",
+    "class Stack:\n    def __init__(self):\n        self.items = []\n\n        self.size = 0\n",
+]
+
+
+async def test_an_empty_line_between_statements_is_shown_one_line():
+    """A statement is inserted there: a block would retell the code below (the first and third
+    were shown several lines of junk while the server asked for a block there)."""
+    async with lsp_session(SERVER) as client:
+        shown = []
+        for index, text in enumerate(BETWEEN_STATEMENTS):
+            uri = f"file:///work/between{index}.py"
+            open_doc(client, uri, text)
+            result = await inline(client, uri, text.split("\n").index(""), 0)
+            shown.extend(item.insert_text for item in result.items)
+        assert not any("\n" in text for text in shown), shown
+
+
 async def test_cancellation_is_answered_with_request_cancelled():
     async with lsp_session(SERVER) as client:
         open_doc(client, "file:///work/long.py", "def long_function(a, b, c):\n\n")
