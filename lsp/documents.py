@@ -73,7 +73,7 @@ def apply_edit(source: str, edit_range: types.Range, text: str, encoding: str) -
     """`source` with `edit_range` (client units) replaced by `text`."""
     start, split_start = locate(source, edit_range.start, encoding)
     end, split_end = locate(source, edit_range.end, encoding)
-    if end < start:
+    if (end, split_end) < (start, split_start):  # a split pair's second half comes after its first
         (start, split_start), (end, split_end) = (end, split_end), (start, split_start)
     if split_end:
         source, end = _split_pair(source, end), end + 1

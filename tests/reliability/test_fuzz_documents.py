@@ -138,6 +138,7 @@ def test_ten_megabyte_documents_stay_exact(servers, data):
         ("a😀b", (0, 2), (0, 2), "X", "a\ud83dX\ude00b"),  # inside the pair: split it
         ("a\ud83dX\ude00b", (0, 2), (0, 3), "", "a😀b"),  # and join it again
         ("ab\ncd", (1, 1), (0, 1), "X", "aXd"),  # reversed range
+        ("😀", (0, 1), (0, 0), "", "\ude00"),  # reversed, from inside a pair: its first half goes
         ("x\r", (1, 0), (1, 0), "X", "x\rX"),  # after a final lone \r
         ("x\f\ny", (1, 1), (1, 1), "X", "x\f\nyX"),  # \f is not a line break in LSP
         ("x", (7, 0), (9, 9), "X", "xX"),  # lines past the end: the end of the document
