@@ -18,7 +18,9 @@ from mercury.lsp.postprocess import clean, fit_line_suffix
 from .conftest import fuzz
 from .strategies import PIECES
 
-CODE = ("if x:", "else:", "return x;", "} else {", "});", "[", "]", "//", "/*", "*/", '"""', "#", ",")
+CODE = (
+    "if x:", "else:", "return x;", "} else {", "});", "[", "]", "//", "/*", "*/", '"""', "#", ",", "'", "`",
+)  # fmt: skip
 code_text = st.lists(st.sampled_from(PIECES + CODE), max_size=60).map("".join)
 LANGUAGES = ("python", "javascript", "typescript", "go", "rust", "java", "c", "cpp", "lua", "plaintext")
 _BREAK = re.compile(r"\r\n|\r|\n")
