@@ -39,6 +39,16 @@ class ScanState:
     def copy(self) -> ScanState:
         return replace(self, stack=list(self.stack), opened=list(self.opened))
 
+    def inside_the_innermost_block(self) -> int:
+        """How many open brackets, innermost first, lie inside the innermost `{` that an earlier line
+        than the scanned text's last opened (all of them when there is none): a brace that a line
+        ends with opens a block, a function's or a type's body, which runs on for many lines."""
+        pairs = zip(reversed(self.stack), reversed(self.opened), strict=True)  # kept in step by `scan`
+        for count, (bracket, (text, i)) in enumerate(pairs):
+            if bracket == "{" and text.find("\n", i) >= 0:
+                return count
+        return len(self.stack)
+
     def innermost_indent(self) -> str:
         """The leading whitespace of the line that holds the innermost open bracket."""
         text, i = self.opened[-1]

@@ -175,13 +175,19 @@ def _balance_against_suffix(text: str, cursor: Cursor, request: CompletionReques
 
     The brackets the span may close are those the prefix opened (`before`, the scan at the cursor)
     and the suffix does not close; an auto-closed rest of the line does not count as closing, since
-    fit_line_suffix replaces it.
+    fit_line_suffix replaces it. Where the suffix window stops before the file's end, the rest of the
+    file is taken to close the blocks (braces opened on earlier lines) that the window leaves open:
+    a function's `}` is often past the window, and the span closing a block there paired the
+    window's own closers with the wrong brackets (a Go struct closed early, its `}` below then
+    closing the function).
     """
     language = cursor.language or cursor.language_id
     suffix = request.suffix
     if is_auto_closed(cursor.line_suffix) and suffix.startswith(cursor.line_suffix):
         suffix = suffix[len(cursor.line_suffix) :]
     may_close = max(0, len(before.stack) - net_closers(suffix, language))
+    if request.suffix_cut:
+        may_close = min(may_close, before.inside_the_innermost_block())
     result = scan(text, language, before, floor=before.depth - may_close)
     if isinstance(result, Stop):
         return text[: result.index]

@@ -1,7 +1,8 @@
 """Golden tests for post-processing: one case per file in tests/lsp/golden/ (Tabby's postprocess/golden).
 
 A case holds a `document` with ║ at the cursor, the raw engine `completion`, optionally `language`
-(a languageId, default python) and `multiline`, and one expectation: `expected` (the inserted text,
+(a languageId, default python), `multiline` and `suffix_tokens` (the suffix window's budget, at 3
+characters a token), and one expectation: `expected` (the inserted text,
 with `replace` characters of the line suffix covered by the range), `unchanged`, or `discard`.
 A known bad case keeps a `fixme` reason and runs as a strict xfail instead of being deleted.
 """
@@ -9,10 +10,11 @@ A known bad case keeps a `fixme` reason and runs as a strict xfail instead of be
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from mercury.lsp.config import Config
+from mercury.lsp.config import Config, TokenBudgets
 from mercury.lsp.context import TokenCounter, build_request, read_cursor
 from mercury.lsp.postprocess import Edit, clean, fit_line_suffix
 
@@ -42,7 +44,8 @@ def run_case(case: dict) -> Edit | None:
     )
     assert cursor is not None
     policy = {True: "always", False: "never"}.get(case.get("multiline"), "auto")
-    request, _ = build_request(cursor, Config(multiline=policy), TokenCounter())
+    tokens = replace(TokenBudgets(), suffix=case.get("suffix_tokens", TokenBudgets().suffix))
+    request, _ = build_request(cursor, Config(multiline=policy, tokens=tokens), TokenCounter())
     text = clean(case["completion"], cursor, request)
     return None if text is None else fit_line_suffix(text, cursor)
 
