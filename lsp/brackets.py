@@ -41,8 +41,8 @@ class ScanState:
 
     def inside_the_innermost_block(self) -> int:
         """How many open brackets, innermost first, lie inside the innermost `{` that an earlier line
-        than the scanned text's last opened (all of them when there is none): a brace that a line
-        ends with opens a block, a function's or a type's body, which runs on for many lines."""
+        than the scanned text's last opened (all of them when there is none). Such a brace is taken
+        for a block, a function's or a type's body, which runs on for many lines."""
         pairs = zip(reversed(self.stack), reversed(self.opened), strict=True)  # kept in step by `scan`
         for count, (bracket, (text, i)) in enumerate(pairs):
             if bracket == "{" and text.find("\n", i) >= 0:
