@@ -174,24 +174,33 @@ def _balance_against_suffix(text: str, cursor: Cursor, request: CompletionReques
     """Cut the span at a closer of the wrong kind, or one that closes a bracket the suffix already closes.
 
     The brackets the span may close are those the prefix opened (`before`, the scan at the cursor)
-    and the suffix does not close; an auto-closed rest of the line does not count as closing, since
-    fit_line_suffix replaces it. Where the suffix window stops before the file's end, the rest of the
-    file is taken to close the blocks (braces opened on earlier lines) that the window leaves open:
-    a function's `}` is often past the window, and the span closing a block there paired the
-    window's own closers with the wrong brackets (a Go struct closed early, its `}` below then
-    closing the function).
+    and the suffix does not close. Closers in an auto-closed rest of the line that pair with brackets
+    opened on the line (`f(|)`) do not count, since fit_line_suffix replaces them; a line of closers
+    the cursor sits in front of (`|}`) is code, and counts.
+
+    Where the suffix window stops before the file's end, the rest of the file is taken to close the
+    blocks (braces opened on earlier lines) that the window leaves open: a function's `}` is often
+    past the window, and the span closing a block there paired the window's own closers with the
+    wrong brackets (a Go struct closed early, its `}` below then closing the function).
     """
     language = cursor.language or cursor.language_id
-    suffix = request.suffix
-    if is_auto_closed(cursor.line_suffix) and suffix.startswith(cursor.line_suffix):
-        suffix = suffix[len(cursor.line_suffix) :]
-    may_close = max(0, len(before.stack) - net_closers(suffix, language))
+    closed = max(0, net_closers(request.suffix, language) - _auto_closers(cursor, language))
+    may_close = max(0, len(before.stack) - closed)
     if request.suffix_cut:
         may_close = min(may_close, before.inside_the_innermost_block())
     result = scan(text, language, before, floor=before.depth - may_close)
     if isinstance(result, Stop):
         return text[: result.index]
     return text
+
+
+def _auto_closers(cursor: Cursor, language: str) -> int:
+    """How many closing brackets of an auto-closed rest of the line close brackets opened on the line."""
+    suffix = cursor.line_suffix
+    if not is_auto_closed(suffix):
+        return 0
+    flags = _closes(suffix, scan_lenient(cursor.line_prefix, language))
+    return sum(flag and char in CLOSERS for char, flag in zip(suffix, flags, strict=True))
 
 
 def _cut_after_the_block_closes(text: str, language: str, state: ScanState) -> str:
