@@ -52,7 +52,7 @@ def clean(raw: str, cursor: Cursor, request: CompletionRequest) -> str | None:
     text = _balance_against_suffix(text, cursor, request, at_cursor)
     text = _cut_after_the_block_closes(text, language, at_cursor)
     text = _align_closers(text, cursor, at_line)
-    text = _trim_trailing_whitespace(text, cursor)
+    text = _trim_trailing_whitespace(text, cursor, language)
     if not text.strip() or _repeats_following(text, cursor):
         return None
     return text
@@ -109,15 +109,21 @@ def _normalize_indent(text: str, cursor: Cursor) -> str:
     return "\n".join(lines)
 
 
-def _trim_trailing_whitespace(text: str, cursor: Cursor) -> str:
-    """Strip spaces at line ends and trailing blank lines; keep them before a non-empty line suffix."""
+def _trim_trailing_whitespace(text: str, cursor: Cursor, language: str) -> str:
+    """Strip spaces at line ends and trailing blank lines; keep them before a non-empty line suffix,
+    and keep a line break between a span that ends in a line comment and the rest of the line (which
+    the comment would swallow)."""
     lines = [line.rstrip() for line in text.split("\n")[:-1]] + [text.split("\n")[-1]]
     mid_line = bool(cursor.line_suffix.strip()) and not is_auto_closed(cursor.line_suffix)
     if not mid_line or len(lines) > 1:
         lines[-1] = lines[-1].rstrip()
+    broke_line = len(lines) > 1 and not lines[-1].strip()
     while len(lines) > 1 and not lines[-1].strip():
         lines.pop()
-    return "\n".join(lines)
+    trimmed = "\n".join(lines)
+    if broke_line and cursor.line_suffix.strip() and scan_lenient(trimmed, language).line_comment:
+        return trimmed + "\n"
+    return trimmed
 
 
 def _cut_line_suffix_copy(text: str, cursor: Cursor) -> str:
