@@ -33,6 +33,10 @@ quality() {  # coder-mini beside the AR baseline, no syntax constraint on either
   $py bench/server_answers.py --model "$diffusion" --sets heldout-single-line heldout-multi-line humaneval-x-line \
     heldout-go-single-line heldout-rust-single-line humaneval-x-line-js --limit 500 --threads 1 \
     --out $out/server_answers.json >$out/server_answers.log 2>&1
+  for model in "$diffusion" "$baseline"; do  # does what the server shows add a syntax error?
+    $py bench/shown_syntax.py --model "$model" --cursors 600 --threads 1 \
+      --out $out/shown_syntax_$model.json >$out/shown_syntax_$model.log 2>&1
+  done
 }
 
 speed() {

@@ -8,8 +8,9 @@ cuts and re-indents that answer (lsp/postprocess.py) and may replace the auto-cl
 This checks the promise where the user sees it. Each cursor: a held-out file (with `--cut-files`, its
 first 6,000 characters: a file still being written), a random position, and, two times in three, the
 file damaged there first (a chunk after the cursor deleted, or the cursor's line emptied). The request
-is built and the answer cleaned exactly as mercury-lsp does. Both the engine's answer and the shown
-edit are judged on the whole file: does it have more syntax error nodes than the file without them?
+is built and the answer cleaned exactly as mercury-lsp does. Both the engine's answer (behind the
+spaces that finish a half-typed indentation, as the server shows it) and the shown edit are judged
+on the whole file: does it have more syntax error nodes than the file as the user has it?
 An answer may add errors the engine could not see (past the windows it was sent); a shown edit that
 adds errors where the engine's answer did not is the server's own doing. Every such case is kept in
 the JSON report.
@@ -58,7 +59,7 @@ def check(engine, text: str, offset: int, index: int, language: str, counter: To
     edit = fit_line_suffix(shown, cursor) if shown else None
     row = {
         "multiline": request.multiline,
-        "answer_ok": parsecheck.valid_in_context(cursor.before + padding, answer, cursor.after, language, ""),
+        "answer_ok": parsecheck.valid_in_context(cursor.before, padding + answer, cursor.after, language, ""),
         "shown_ok": edit is None or _edit_ok(cursor.before, edit.text, cursor.after, edit.replace, language),
     }
     if not (row["answer_ok"] and row["shown_ok"]):
