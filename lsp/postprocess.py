@@ -110,9 +110,10 @@ def _normalize_indent(text: str, cursor: Cursor) -> str:
 
 
 def _trim_trailing_whitespace(text: str, cursor: Cursor, language: str) -> str:
-    """Strip spaces at line ends and trailing blank lines; keep them before a non-empty line suffix,
-    and keep a line break between a span that ends in a line comment and the rest of the line (which
-    the comment would swallow)."""
+    """Strip spaces at line ends and trailing blank lines; keep them before a non-empty line suffix.
+    A span that ended its lines keeps one line break before the rest of the line where that rest is
+    a line of its own (the cursor at its start, before a `}`) or where the span ends in a line
+    comment, which would swallow it."""
     lines = [line.rstrip() for line in text.split("\n")[:-1]] + [text.split("\n")[-1]]
     mid_line = bool(cursor.line_suffix.strip()) and not is_auto_closed(cursor.line_suffix)
     if not mid_line or len(lines) > 1:
@@ -121,8 +122,9 @@ def _trim_trailing_whitespace(text: str, cursor: Cursor, language: str) -> str:
     while len(lines) > 1 and not lines[-1].strip():
         lines.pop()
     trimmed = "\n".join(lines)
-    if broke_line and cursor.line_suffix.strip() and scan_lenient(trimmed, language).line_comment:
-        return trimmed + "\n"
+    if broke_line and cursor.line_suffix.strip():
+        if not cursor.line_prefix.strip() or scan_lenient(trimmed, language).line_comment:
+            return trimmed + "\n"
     return trimmed
 
 
