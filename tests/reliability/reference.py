@@ -8,10 +8,13 @@ breaks, and splices. Choices where the specification is silent, made the same wa
   - a range whose end precedes its start is read start-first (vscode-languageserver-textdocument);
   - UTF-16: a column between the halves of a surrogate pair splits the pair, as in a UTF-16 editor;
   - UTF-8: a column inside a character's bytes snaps back to the character's first byte.
+Text is taken as the server receives it: a high and a low surrogate side by side are one character
+after JSON (`"\\ud83d\\ude00"` is one emoji), which matters where a unit is not a UTF-16 one.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -20,7 +23,8 @@ _BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def to_units(text: str, encoding: str) -> str:
-    """`text` as a string with one character per code unit of `encoding`."""
+    """`text`, as sent over JSON, with one character per code unit of `encoding`."""
+    text = json.loads(json.dumps(text))
     if encoding == "utf-32":
         return text
     if encoding == "utf-8":

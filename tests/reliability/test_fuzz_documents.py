@@ -160,3 +160,23 @@ def test_edits_that_pygls_got_wrong(servers, text: str, start: tuple, end: tuple
     open_document(server, uri, text)
     change_document(server, uri, 2, [edit])
     assert_same(server, uri, reference)
+
+
+def test_a_surrogate_pair_sent_as_two_escapes_is_one_character(servers):
+    """JSON reads `"\\ud83d\\ude00"` as one emoji, four UTF-8 bytes: a column inside it snaps to its start
+    (found by the fuzz test above at 50 times its examples, when the reference counted six bytes)."""
+    server, uri = servers("utf-8"), f"file:///regression/{next(_uris)}.py"
+    reference = ReferenceDocument("", "utf-8")
+    open_document(server, uri, "")
+    edits = [
+        {
+            "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+            "text": " \ud83d\ude00",
+        },
+        {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 3}}, "text": ""},
+    ]
+    for version, edit in enumerate(edits, start=2):
+        reference.apply(edit)
+        change_document(server, uri, version, [edit])
+    assert reference.text == "😀"
+    assert_same(server, uri, reference)
