@@ -27,17 +27,18 @@ _STRING_STOPS = {quote: re.compile("[\\\\\n" + re.escape(quote) + "]") for quote
 class ScanState:
     stack: list[str] = field(default_factory=list)  # open brackets, innermost last
     opened: list[tuple[str, int]] = field(default_factory=list)  # each open bracket's (scanned text, index)
-    unmatched: int = 0  # closers that matched nothing: they close brackets opened before the scanned text
+    unmatched: list[str] = field(default_factory=list)  # closers that matched nothing, in order: they
+    # close brackets opened before the scanned text
     quote: str | None = None  # the delimiter of the string we are inside
     block_comment: bool = False
     line_comment: bool = False  # the scanned text ended inside a `#` or `//` comment
 
     @property
     def depth(self) -> int:
-        return len(self.stack) - self.unmatched
+        return len(self.stack) - len(self.unmatched)
 
     def copy(self) -> ScanState:
-        return replace(self, stack=list(self.stack), opened=list(self.opened))
+        return replace(self, stack=list(self.stack), opened=list(self.opened), unmatched=list(self.unmatched))
 
     def inside_the_innermost_block(self) -> int:
         """How many open brackets, innermost first, lie inside the innermost `{` that an earlier line
@@ -102,7 +103,7 @@ def scan(
                 state.stack.pop()
                 state.opened.pop()
             else:
-                state.unmatched += 1
+                state.unmatched.append(char)
         i += 1
     return state
 
@@ -161,8 +162,9 @@ def _skip_string(text: str, i: int, state: ScanState) -> int:
     return i + 1
 
 
-def net_closers(text: str, language: str = "") -> int:
-    """How many brackets `text` closes that it did not open (the suffix's debt to the prefix)."""
+def net_closers(text: str, language: str = "") -> list[str]:
+    """The closing brackets of `text` that close what it did not open, in order (the suffix's debt to
+    the prefix)."""
     return scan_lenient(text, language).unmatched
 
 

@@ -182,9 +182,9 @@ def _balance_against_suffix(text: str, cursor: Cursor, request: CompletionReques
     """Cut the span at a closer of the wrong kind, or one that closes a bracket the suffix already closes.
 
     The brackets the span may close are those the prefix opened (`before`, the scan at the cursor)
-    and the suffix does not close. Closers in an auto-closed rest of the line that pair with brackets
-    opened on the line (`f(|)`) do not count, since fit_line_suffix replaces them; a line of closers
-    the cursor sits in front of (`|}`) is code, and counts.
+    and the suffix does not close (`_left_open_by`). Closers in an auto-closed rest of the line that
+    pair with brackets opened on the line (`f(|)`) do not count, since fit_line_suffix replaces them;
+    a line of closers the cursor sits in front of (`|}`) is code, and counts.
 
     Where the suffix window stops before the file's end, the rest of the file is taken to close the
     blocks (braces opened on earlier lines) that the window leaves open: a function's `}` is often
@@ -192,14 +192,31 @@ def _balance_against_suffix(text: str, cursor: Cursor, request: CompletionReques
     wrong brackets (a Go struct closed early, its `}` below then closing the function).
     """
     language = cursor.language or cursor.language_id
-    closed = max(0, net_closers(request.suffix, language) - _auto_closers(cursor, language))
-    may_close = max(0, len(before.stack) - closed)
+    closers = net_closers(request.suffix, language)[_auto_closers(cursor, language) :]
+    may_close = _left_open_by(closers, before.stack)
     if request.suffix_cut:
         may_close = min(may_close, before.inside_the_innermost_block())
     result = scan(text, language, before, floor=before.depth - may_close)
     if isinstance(result, Stop):
         return text[: result.index]
     return text
+
+
+def _left_open_by(closers: list[str], stack: list[str]) -> int:
+    """How many of the open brackets (`stack`, innermost last) the suffix's `closers` leave open.
+
+    The closers pair with the stack from its innermost bracket, past the innermost ones of another
+    kind: those are being typed (`fmt.Println(x` above a function's `}`), or were opened before a
+    prefix window that starts inside the function the suffix closes."""
+    skipped = 0  # with all of them skipped, nothing is left to pair: the loop ends
+    while not _pair(stack[: len(stack) - skipped], closers):
+        skipped += 1
+    return skipped + max(0, len(stack) - skipped - len(closers))
+
+
+def _pair(stack: list[str], closers: list[str]) -> bool:
+    """Whether `closers` close the innermost brackets of `stack` in kind, as far as both go."""
+    return all(OPENERS[opener] == closer for opener, closer in zip(reversed(stack), closers, strict=False))
 
 
 def _auto_closers(cursor: Cursor, language: str) -> int:

@@ -1,8 +1,8 @@
 """Golden tests for post-processing: one case per file in tests/lsp/golden/ (Tabby's postprocess/golden).
 
 A case holds a `document` with ║ at the cursor, the raw engine `completion`, optionally `language`
-(a languageId, default python), `multiline` and `suffix_tokens` (the suffix window's budget, at 3
-characters a token), and one expectation: `expected` (the inserted text,
+(a languageId, default python), `multiline`, `prefix_tokens` and `suffix_tokens` (the windows'
+budgets, at 3 characters a token), and one expectation: `expected` (the inserted text,
 with `replace` characters of the line suffix covered by the range), `unchanged`, or `discard`.
 A known bad case keeps a `fixme` reason and runs as a strict xfail instead of being deleted.
 """
@@ -44,7 +44,12 @@ def run_case(case: dict) -> Edit | None:
     )
     assert cursor is not None
     policy = {True: "always", False: "never"}.get(case.get("multiline"), "auto")
-    tokens = replace(TokenBudgets(), suffix=case.get("suffix_tokens", TokenBudgets().suffix))
+    default = TokenBudgets()
+    tokens = replace(
+        default,
+        prefix=case.get("prefix_tokens", default.prefix),
+        suffix=case.get("suffix_tokens", default.suffix),
+    )
     request, _ = build_request(cursor, Config(multiline=policy, tokens=tokens), TokenCounter())
     text = clean(case["completion"], cursor, request)
     return None if text is None else fit_line_suffix(text, cursor)
