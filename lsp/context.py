@@ -212,8 +212,7 @@ def detect_indent(source: str, sample_lines: int = 400) -> str:
 
 def wants_multiline(line_prefix: str, line_suffix: str, policy: str, code_below: bool = False) -> bool:
     """Multi-line after a block header or on an empty line, unless code of the block is written
-    below that line (`heads_the_lines_below`, `continues_the_lines_below`); single-line (rest of the
-    line) mid-line."""
+    below that line (`has_code_below`); single-line (rest of the line) mid-line."""
     if policy != "auto":
         return policy == "always"
     if line_suffix.strip() and not is_auto_closed(line_suffix):
@@ -348,11 +347,13 @@ def heads_the_lines_below(cursor: Cursor) -> bool:
     return step is not None and step > 0
 
 
-def continues_the_lines_below(cursor: Cursor) -> bool:
-    """Is the cursor on an empty line between statements of a block, the code below starting at
-    the width this line's would? The block is written on below: one line is wanted, a statement
-    inserted, not a block that would retell what follows."""
-    return _step_below(cursor) == 0
+def has_code_below(cursor: Cursor) -> bool:
+    """Is the cursor on an empty line with code of its block below it: deeper (the line heads it,
+    `heads_the_lines_below`) or at the width this line's code would start (a statement inserted
+    between two others)? The block is written on below: one line is wanted, not a block that would
+    retell what follows."""
+    step = _step_below(cursor)
+    return step is not None and step >= 0
 
 
 def _step_below(cursor: Cursor) -> int | None:
@@ -402,8 +403,9 @@ def build_request(
     puts the same spaces in front of the answer."""
     start = prefix_start(cursor.before, config.tokens.prefix, counter, anchor)
     end = suffix_end(cursor.after, config.tokens.suffix, counter)
-    code_below = heads_the_lines_below(cursor) or continues_the_lines_below(cursor)
-    multiline = wants_multiline(cursor.line_prefix, cursor.line_suffix, config.multiline, code_below)
+    multiline = wants_multiline(
+        cursor.line_prefix, cursor.line_suffix, config.multiline, has_code_below(cursor)
+    )
     request = CompletionRequest(
         prefix=whole_characters(cursor.before[start:]) + indent_padding(cursor),
         suffix=whole_characters(cursor.after[:end]),

@@ -9,8 +9,8 @@ from mercury.lsp.config import Config, TokenBudgets
 from mercury.lsp.context import (
     TokenCounter,
     build_request,
-    continues_the_lines_below,
     detect_indent,
+    has_code_below,
     heads_the_lines_below,
     indent_padding,
     language_of,
@@ -114,7 +114,7 @@ def test_an_empty_line_with_code_of_its_block_below_asks_one_line(source: str, h
     line, column = before.count("\n"), len(before) - (before.rfind("\n") + 1)
     c = cursor(before + after, line, column, "utf-32")
     assert heads_the_lines_below(c) is heads
-    assert continues_the_lines_below(c) is continues
+    assert has_code_below(c) is (heads or continues)
     request, _ = build_request(c, Config(), _char_counter())
     assert request.multiline is (not heads and not continues and not c.line_prefix.strip())
     assert wants_multiline("    ", "", "auto", code_below=True) is False  # one line: the header
