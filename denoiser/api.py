@@ -41,7 +41,9 @@ class CompletionResult:
     """The filled span and how it was made."""
 
     text: str
-    stop_reason: str  # "eom" | "newline" | "budget" | "cancelled" | "empty"
+    # "eom" | "newline" | "budget" | "cancelled" | "constraint" | "repetition" | "scope" | "time" |
+    # "unchecked" | "closer" (the constraint's `closing_line`, where no text was found)
+    stop_reason: str
     steps: int = 0  # denoising steps (each one forward pass of the canvas)
     forward_passes: int = 0  # all forward passes, context encoding included
     tokens: int = 0  # tokens in `text`
@@ -89,6 +91,12 @@ class SpanConstraint(Protocol):
     def broken_at_cursor(self) -> bool:
         """True when the file without a middle is broken at the cursor: a syntax error on the lines
         around it, or a block the file never closes after it. An empty span would leave it so."""
+        ...
+
+    def closing_line(self) -> str | None:
+        """The closers the cursor's blank line needs where a block or bracket opened above is left
+        open by the code below, and the file parses better with them; else None. The sampler
+        answers it where it found no text."""
         ...
 
     def prepare(self) -> None:

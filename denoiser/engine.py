@@ -308,6 +308,9 @@ class _PreparedAside:
     def broken_at_cursor(self) -> bool:
         return self._ready().broken_at_cursor()
 
+    def closing_line(self) -> str | None:
+        return self._ready().closing_line()
+
     def prepare(self) -> None:
         self._ready()
 

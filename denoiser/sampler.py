@@ -154,6 +154,8 @@ class BlockDiffusionSampler:
         if constraint is not None and out.text and not constraint.accepts(out.text):
             out.ids, out.text = longest_accepted(self.tok, out.ids, constraint, settings.multiline)
             out.stop_reason = "constraint"
+        if constraint is not None and not out.text.strip() and (closing := constraint.closing_line()):
+            out.ids, out.text, out.stop_reason = self.tok.encode(closing), closing, "closer"
         return out
 
     def _denoise_block(self, canvas, pending, cache, out, settings, constraint, cancelled):

@@ -19,7 +19,9 @@ baseline: an old error can swallow a bad middle without leaving a culprit of its
 window's end is cut inside blocks the file closes further on, a finished middle that opens one
 more (`if err != nil {`) is judged again with what the window leaves open closed after it
 (`_clean_when_closed`). `broken_at_cursor` tells the sampler where the file without a middle is
-broken around the cursor, so that an empty answer, which would leave it so, is not its first choice.
+broken around the cursor, so that an empty answer, which would leave it so, is not its first choice;
+where the sampler still finds no text, `closing_line` gives the closers that a block the code below
+has left open needs on the cursor's blank line (a function's `}` at its opener's width).
 
 Cost: only a window of lines around the cursor is parsed (window.py), so a 10,000-line file
 costs what a 100-line one does; a window that a client's bounded context cuts inside a long block
@@ -301,6 +303,24 @@ class SyntaxConstraint:
             lo <= start <= hi or (kind.startswith("MISSING") and start >= cursor)
             for kind, start, _ in self._view(True).base_keys
         )
+
+    def closing_line(self) -> str | None:
+        """The closers a blank cursor line needs: where the code below has left a block (or a
+        bracket) opened above without closing it, that block's closers at its opener's
+        indentation, provided the file then parses with fewer errors (`_closers_due`). None
+        elsewhere, or where setup failed. The sampler answers it where it found no text."""
+        if not self._ready():
+            return None
+        try:
+            view = self._view(True)
+            due = _closers_due(self._prefix, self._suffix, view.prefix_open, self._suffix_goes_on)
+            if due is None or not self.accepts(due):
+                return None
+            tree, _ = self._reparse(view, encode(due), fresh=True)
+            return due if error_node_count(tree.root_node) < view.base_errors else None
+        except Exception:
+            log.exception("syntax constraint failed (%s); no closing line", self.language)
+            return None
 
     def _adds_nothing(self, view: _View, middle: str, fresh: bool) -> bool:
         raw = encode(middle)
@@ -693,6 +713,36 @@ class SyntaxConstraint:
         row = self._prefix_rows + middle.count(b"\n", 0, offset)
         column = offset - newline - 1 if newline >= 0 else self._prefix_column + offset
         return Point(row, column)
+
+
+def _closers_due(
+    prefix: bytes, suffix: bytes, openers: list[brackets.Bracket], suffix_cut: bool
+) -> str | None:
+    """The text that closes, on the blank cursor line, the brackets opened on the line of the
+    innermost bracket still open (`openers`, outermost first), at that line's indentation, where
+    the next line of code is shallower than it, or as deep without starting with the closer (the
+    end of the file counts as a line at column 0; a window cut before it as no line). None where
+    the cursor's line has text, its indentation goes past the opener's, or nothing is due."""
+    line_start = prefix.rfind(b"\n") + 1
+    typed, lines = prefix[line_start:], suffix.split(b"\n")
+    if typed.strip() or lines[0].strip() or not openers or openers[-1].kind not in ("(", "[", "{"):
+        return None
+    opener_line = prefix.rfind(b"\n", 0, openers[-1].start) + 1
+    indent = _indentation(prefix[opener_line:])
+    closers = "".join(brackets.PAIRS[b.kind] for b in reversed(openers) if b.start >= opener_line)
+    below = next((line for line in lines[1:] if line.strip()), None)
+    if below is None and suffix_cut:
+        return None
+    below = below or b""
+    depth = len(_indentation(below))
+    due = depth < len(indent) or (depth == len(indent) and not below.lstrip().startswith(closers[0].encode()))
+    if not due or not indent.startswith(typed):
+        return None
+    return decode(indent[len(typed) :]) + closers
+
+
+def _indentation(line: bytes) -> bytes:
+    return line[: len(line) - len(line.lstrip(b" \t"))]
 
 
 def _opens_brackets(middle: bytes) -> bool:

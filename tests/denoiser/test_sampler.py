@@ -66,6 +66,9 @@ class DraftCheck:
     def broken_at_cursor(self):
         return False
 
+    def closing_line(self):
+        return None
+
 
 def test_tau_one_commits_one_token_per_step():
     script = ids("alpha beta") + [TOK.eom_id]
@@ -627,6 +630,35 @@ def test_a_span_with_text_never_asks_whether_the_file_is_broken_at_the_cursor():
     check = BrokenAtCursor(True)
     out = sampler_for(ids("alpha\n"), [0.99] * 8).fill([0, 1, 2], None, SpanSettings(tau=0.5), check)
     assert out.text == "alpha" and check.asked == 0
+
+
+class ClosesAtTheCursor(BrokenAtCursor):
+    """A file that a `}` on the cursor's line mends; the final check accepts `valid` besides."""
+
+    def __init__(self, *valid: str):
+        super().__init__(True)
+        self.valid = {"}", *valid}
+
+    def accepts(self, middle):
+        return middle in self.valid
+
+    def closing_line(self):
+        return "}"
+
+
+@pytest.mark.parametrize("multiline", [False, True], ids=["line", "multi-line"])
+def test_a_span_that_finds_no_text_answers_the_closing_line(multiline):
+    end = [TOK.eom_id] if multiline else ids("\n")
+    settings = SpanSettings(tau=0.5, multiline=multiline)
+    out = sampler_for(end * 4, [0.99] * 8).fill([0, 1, 2], None, settings, ClosesAtTheCursor())
+    assert out.text == "}" and out.stop_reason == "closer" and TOK.decode(out.ids) == "}"
+
+
+@pytest.mark.parametrize(("valid", "answer"), [(("alpha",), "alpha"), ((), "}")], ids=["accepted", "refused"])
+def test_text_the_final_check_accepts_is_kept_though_a_closing_line_is_due(valid, answer):
+    check = ClosesAtTheCursor(*valid)
+    out = sampler_for(ids("alpha\n"), [0.99] * 8).fill([0, 1, 2], None, SpanSettings(tau=0.5), check)
+    assert out.text == answer
 
 
 class AcceptOnly(DraftCheck):

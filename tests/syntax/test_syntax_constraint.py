@@ -274,6 +274,56 @@ def test_an_error_on_the_lines_around_the_cursor_is_the_spans_to_mend(
     assert constraint.accepts("")  # the check of a middle is unchanged: an empty one adds nothing
 
 
+JS_LOOP = "function f(s) {\n  let n = 0;\n  for (const c of s) {\n    if (c == 'a') {\n      n++;\n"
+
+
+@pytest.mark.parametrize(
+    ("language", "prefix", "suffix", "closing"),
+    [
+        ("javascript", JS_FUNCTION, JS_AFTER, "}"),  # code at the opener's width follows
+        ("javascript", JS_FUNCTION, "\n", "}"),  # the file's end
+        ("javascript", JS_LOOP, "\n  }\n  return n;\n}\n", "    }"),  # the `}` below is the loop's
+        ("javascript", JS_LOOP + "  ", "\n  }\n  return n;\n}\n", "  }"),  # indentation typed
+        ("javascript", "describe('f', () => {\n  it('runs', () => {});\n", "\n", "})"),
+        ("python", "NAMES = [\n    'alpha',\n", "\n\nprint(NAMES)\n", "]"),
+        ("go", "package main\n\nfunc f() {\n\tx := 1\n\t_ = x\n", "\n", "}"),
+        ("javascript", JS_FUNCTION + "}\n", JS_AFTER, None),  # nothing is open
+        ("javascript", JS_FUNCTION, "\n}\n", None),  # the line below closes it
+        ("javascript", "function f(x) {\n  if (x) {\n", "\n    x++;\n  }\n}\n", None),  # a body comes
+        ("javascript", JS_FUNCTION + "  ", JS_AFTER, None),  # typed deeper than the `}` goes
+        ("javascript", JS_FUNCTION + "  return", JS_AFTER, None),  # the line has text
+        ("python", "def f(x):\n    if x:\n", "\n    return 2\n", None),  # no bracket: a block's body
+    ],
+    ids=[
+        "function",
+        "file-end",
+        "inner-block",
+        "typed-indent",
+        "call-and-block",
+        "python-list",
+        "go",
+        "closed",
+        "closed-below",
+        "body-below",
+        "typed-too-deep",
+        "text",
+        "python-block",
+    ],
+)
+def test_a_blank_line_the_code_below_leaves_a_block_open_on_is_closed(
+    language, prefix, suffix, closing
+) -> None:
+    constraint = SyntaxConstraint(language, prefix, suffix)
+    assert constraint.closing_line() == closing
+    if closing is not None:
+        assert constraint.accepts(closing)
+
+
+def test_no_closing_line_where_the_window_stops_before_the_code_below() -> None:
+    # The suffix was cut by the client's budget: the code that closes the block may follow.
+    assert SyntaxConstraint("javascript", JS_FUNCTION, "\n", suffix_cut=True).closing_line() is None
+
+
 def test_a_cut_window_tries_a_bounded_number_of_blocks(monkeypatch) -> None:
     # Each block tried costs a parse: deeply nested text, whose blocks all fail to parse alone,
     # must not cost one per level. Here every candidate is a sliver that fails.
@@ -400,6 +450,7 @@ def test_odd_input_never_raises(language: str, caplog: pytest.LogCaptureFixture)
                 assert all(0 <= a < b <= len(middle) for a, b in ranges), (middle, ranges)
             assert isinstance(constraint.accepts(middle), bool)
         assert isinstance(constraint.broken_at_cursor(), bool)
+        assert constraint.closing_line() is None or isinstance(constraint.closing_line(), str)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
@@ -414,6 +465,7 @@ def test_a_failed_setup_leaves_every_check_failing_open(monkeypatch, caplog) -> 
     assert constraint.valid_start("(((")
     assert constraint.accepts("(((")
     assert not constraint.broken_at_cursor()
+    assert constraint.closing_line() is None
     messages = [r.getMessage() for r in caplog.records]
     assert messages == ["cannot set up the syntax constraint (python); not checked"]  # once
 
