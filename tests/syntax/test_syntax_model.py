@@ -67,6 +67,31 @@ def test_the_shipped_model_writes_a_line_where_the_file_is_broken_at_the_cursor(
     assert engine.complete(request).text == ""  # without the rule the empty line stands
 
 
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "multiline", "closing"),
+    [
+        ("NAMES = [\n    'alpha',\n    'beta',\n", "\n\n\ndef main():\n    print(NAMES)\n", False, "]"),
+        (
+            "def total(xs):\n    return sum(\n        x * 2 for x in xs\n",
+            "\n\n\nprint(total([1, 2]))\n",
+            True,
+            "    )",
+        ),
+    ],
+    ids=["list-line", "call-block"],
+)
+def test_the_shipped_model_closes_a_bracket_the_code_below_leaves_open(
+    engine, monkeypatch, prefix, suffix, multiline, closing
+):
+    """The model finds no text the file accepts on the blank line; the closer the code below
+    wants is the answer, at its opener's width."""
+    request = CompletionRequest(prefix=prefix, suffix=suffix, language="python", multiline=multiline)
+    result = engine.complete(request)
+    assert (result.text, result.stop_reason) == (closing, "closer")
+    monkeypatch.setattr(SyntaxConstraint, "closing_line", lambda self: None)
+    assert not engine.complete(request).text.strip()  # without it the line stays empty
+
+
 def test_the_engine_prepares_the_constraint_on_its_worker_before_the_first_check(engine, monkeypatch):
     events = []
 
