@@ -42,7 +42,8 @@ class CompletionResult:
 
     text: str
     # "eom" | "newline" | "budget" | "cancelled" | "constraint" | "repetition" | "scope" | "time" |
-    # "unchecked" | "closer" (the constraint's `closing_line`, where no text was found)
+    # "unchecked" | "comments" (a multi-line span the vetoes left with comments only, dropped) |
+    # "closer" (the constraint's `closing_line`, where no text was found)
     stop_reason: str
     steps: int = 0  # denoising steps (each one forward pass of the canvas)
     forward_passes: int = 0  # all forward passes, context encoding included
@@ -91,6 +92,10 @@ class SpanConstraint(Protocol):
     def broken_at_cursor(self) -> bool:
         """True when the file without a middle is broken at the cursor: a syntax error on the lines
         around it, or a block the file never closes after it. An empty span would leave it so."""
+        ...
+
+    def comments_only(self, middle: str) -> bool:
+        """True when every line of `middle` with text lies in a comment of the file with it in place."""
         ...
 
     def closing_line(self) -> str | None:

@@ -308,6 +308,9 @@ class _PreparedAside:
     def broken_at_cursor(self) -> bool:
         return self._ready().broken_at_cursor()
 
+    def comments_only(self, middle: str) -> bool:
+        return self._ready().comments_only(middle)
+
     def closing_line(self) -> str | None:
         return self._ready().closing_line()
 

@@ -151,12 +151,23 @@ class BlockDiffusionSampler:
             pending = block
         cut_loop(self.tok, out, settings.multiline)
         out.text = self._finish_text(out, settings)
-        if constraint is not None and out.text and not constraint.accepts(out.text):
+        if constraint is not None:
+            self._final_check(out, settings, constraint)
+        return out
+
+    def _final_check(self, out: SpanOutcome, settings: SpanSettings, constraint: SpanConstraint) -> None:
+        """A span that adds a syntax error is cut to its longest accepted start. A multi-line span
+        left with comments only after vetoes has no text: the model wrote code, the checks refused
+        it, and what passed was its drift into comments (`# If the entry of the entry.`; on 500
+        held-out Python spans, 80 constrained answers were comments only against 5 unconstrained,
+        and no reference). A span without text answers the constraint's closing line, if any."""
+        if out.text and not constraint.accepts(out.text):
             out.ids, out.text = longest_accepted(self.tok, out.ids, constraint, settings.multiline)
             out.stop_reason = "constraint"
-        if constraint is not None and not out.text.strip() and (closing := constraint.closing_line()):
+        if settings.multiline and out.vetoed and constraint.comments_only(out.text):
+            out.ids, out.text, out.stop_reason = [], "", "comments"
+        if not out.text.strip() and (closing := constraint.closing_line()):
             out.ids, out.text, out.stop_reason = self.tok.encode(closing), closing, "closer"
-        return out
 
     def _denoise_block(self, canvas, pending, cache, out, settings, constraint, cancelled):
         """Run steps until the block is full or ends; returns ((end_index, reason) | None, cache).

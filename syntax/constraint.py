@@ -322,6 +322,26 @@ class SyntaxConstraint:
             log.exception("syntax constraint failed (%s); no closing line", self.language)
             return None
 
+    def comments_only(self, middle: str) -> bool:
+        """True when every line of `middle` that has text lies in a comment of the file with it in
+        place. False for an empty middle, or where setup failed."""
+        if not middle.strip() or not self._ready():
+            return False
+        try:
+            raw = encode(middle)
+            tree, _ = self._reparse(self._complete_view(middle), raw, fresh=True)
+            start = len(self._prefix)
+            for line in raw.split(b"\n"):
+                if line.strip() and not _in_comment(
+                    tree, start + len(_indentation(line)), start + len(line.rstrip())
+                ):
+                    return False
+                start += len(line) + 1
+            return True
+        except Exception:
+            log.exception("syntax constraint failed (%s); not read as comments", self.language)
+            return False
+
     def _adds_nothing(self, view: _View, middle: str, fresh: bool) -> bool:
         raw = encode(middle)
         tree, text = self._reparse(view, raw, fresh)
@@ -739,6 +759,16 @@ def _closers_due(
     if not due or not indent.startswith(typed):
         return None
     return decode(indent[len(typed) :]) + closers
+
+
+def _in_comment(tree: Tree, start: int, end: int) -> bool:
+    """True when bytes [start, end) lie in one comment node (a doc comment's parts included)."""
+    node = tree.root_node.descendant_for_byte_range(start, start + 1)
+    while node is not None and "comment" not in node.type:
+        node = node.parent
+    while node is not None and node.parent is not None and "comment" in node.parent.type:
+        node = node.parent
+    return node is not None and node.start_byte <= start and node.end_byte >= end
 
 
 def _indentation(line: bytes) -> bytes:

@@ -66,6 +66,9 @@ class DraftCheck:
     def broken_at_cursor(self):
         return False
 
+    def comments_only(self, middle):
+        return middle.strip().startswith("#")
+
     def closing_line(self):
         return None
 
@@ -230,6 +233,28 @@ def test_a_step_that_commits_nothing_costs_no_second_forward_pass(monkeypatch):
     out = sampler.fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=True), RejectBeta())
     assert out.text.startswith(RUNNER_UP)
     assert out.steps == len(passes) and all(a != b for a, b in itertools.pairwise(passes))  # no pass repeated
+
+
+class CommentsBesideBeta(RejectBeta):
+    """Refuses 'beta'; whatever else is written reads as comments."""
+
+    def comments_only(self, middle):
+        return bool(middle.strip())
+
+
+@pytest.mark.parametrize(
+    ("script", "multiline", "kept"),
+    [("beta", True, False), ("gamma", True, True), ("beta", False, True)],
+    ids=["multi-line-after-vetoes", "no-veto", "single-line"],
+)
+def test_a_multi_line_span_left_with_comments_only_after_vetoes_has_no_text(script, multiline, kept):
+    """The model wrote code and the checks refused it: the comments it drifted into are no answer."""
+    settings = SpanSettings(tau=0.5, multiline=multiline)
+    out = sampler_for(ids(script) + [TOK.eom_id], [0.99] * 8).fill(
+        [0, 1, 2], None, settings, CommentsBesideBeta()
+    )
+    assert (out.text.strip() != "") == kept
+    assert kept or out.stop_reason == "comments"
 
 
 class NeedsMoreThanAlpha(DraftCheck):

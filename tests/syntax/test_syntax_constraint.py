@@ -325,6 +325,30 @@ def test_no_closing_line_where_the_window_stops_before_the_code_below() -> None:
     assert SyntaxConstraint("javascript", JS_FUNCTION, "\n", suffix_cut=True).closing_line() is None
 
 
+@pytest.mark.parametrize(
+    ("language", "middle", "comments"),
+    [
+        ("python", "    # hello\n\n    # there", True),
+        ("python", "    # hello\n    x = 1", False),
+        ("python", '    """A docstring."""', False),  # a string, not a comment
+        ("python", "    x = 1  # why", False),
+        ("rust", "    /// A doc comment.\n    // and a line", True),
+        ("go", "\t/* a block\n\tcomment */", True),
+        ("javascript", "  // a\n  let y = 2;", False),
+        ("python", "   ", False),
+    ],
+    ids=["python", "then-code", "docstring", "trailing", "rust-doc", "go-block", "js-code", "blank"],
+)
+def test_comments_only_reads_the_parse_of_the_file_with_the_middle(language, middle, comments) -> None:
+    prefix, suffix = {
+        "python": ("def f():\n", "\n    return 1\n"),
+        "rust": ("fn f() {\n", "\n}\n"),
+        "go": ("package main\n\nfunc f() {\n", "\n}\n"),
+        "javascript": ("function f() {\n", "\n}\n"),
+    }[language]
+    assert SyntaxConstraint(language, prefix, suffix).comments_only(middle) is comments
+
+
 def test_a_cut_window_tries_a_bounded_number_of_blocks(monkeypatch) -> None:
     # Each block tried costs a parse: deeply nested text, whose blocks all fail to parse alone,
     # must not cost one per level. Here every candidate is a sliver that fails.
@@ -452,6 +476,7 @@ def test_odd_input_never_raises(language: str, caplog: pytest.LogCaptureFixture)
             assert isinstance(constraint.accepts(middle), bool)
         assert isinstance(constraint.broken_at_cursor(), bool)
         assert constraint.closing_line() is None or isinstance(constraint.closing_line(), str)
+        assert all(isinstance(constraint.comments_only(middle), bool) for middle in WEIRD)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
@@ -467,6 +492,7 @@ def test_a_failed_setup_leaves_every_check_failing_open(monkeypatch, caplog) -> 
     assert constraint.accepts("(((")
     assert not constraint.broken_at_cursor()
     assert constraint.closing_line() is None
+    assert not constraint.comments_only("# a comment")
     messages = [r.getMessage() for r in caplog.records]
     assert messages == ["cannot set up the syntax constraint (python); not checked"]  # once
 
