@@ -162,6 +162,15 @@ async def test_an_empty_line_between_statements_is_shown_one_line():
         assert not any("\n" in text for text in shown), shown
 
 
+async def test_a_list_the_code_below_leaves_open_is_shown_its_closer():
+    """The model finds no text the file accepts on the blank line; the grammar's closer is shown."""
+    text = "NAMES = [\n    'alpha',\n    'beta',\n\n\n\ndef main():\n    print(NAMES)\n"
+    async with lsp_session(SERVER) as client:
+        open_doc(client, "file:///work/names.py", text)
+        result = await inline(client, "file:///work/names.py", 3, 0)
+        assert [item.insert_text for item in result.items] == ["]"]
+
+
 async def test_cancellation_is_answered_with_request_cancelled():
     async with lsp_session(SERVER) as client:
         open_doc(client, "file:///work/long.py", "def long_function(a, b, c):\n\n")
