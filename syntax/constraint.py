@@ -21,7 +21,8 @@ more (`if err != nil {`) is judged again with what the window leaves open closed
 (`_clean_when_closed`). `broken_at_cursor` tells the sampler where the file without a middle is
 broken around the cursor, so that an empty answer, which would leave it so, is not its first choice;
 where the sampler still finds no text, `closing_line` gives the closers that a block the code below
-has left open needs on the cursor's blank line (a function's `}` at its opener's width).
+has left open needs on the cursor's blank line (a function's `}` at its opener's width), and
+`comments_only` tells it when a finished span is nothing but comments.
 
 Cost: only a window of lines around the cursor is parsed (window.py), so a 10,000-line file
 costs what a 100-line one does; a window that a client's bounded context cuts inside a long block
