@@ -77,6 +77,7 @@ from .window import (
     decode,
     docstring_place,
     encode,
+    indent_width,
     prose_line,
 )
 
@@ -334,7 +335,7 @@ class SyntaxConstraint:
             start = len(self._prefix)
             for line in raw.split(b"\n"):
                 if line.strip() and not _in_comment(
-                    tree, start + len(_indentation(line)), start + len(line.rstrip())
+                    tree, start + indent_width(line), start + len(line.rstrip())
                 ):
                     return False
                 start += len(line) + 1
@@ -749,13 +750,13 @@ def _closers_due(
     if typed.strip() or lines[0].strip() or not openers or openers[-1].kind not in ("(", "[", "{"):
         return None
     opener_line = prefix.rfind(b"\n", 0, openers[-1].start) + 1
-    indent = _indentation(prefix[opener_line:])
+    indent = prefix[opener_line : opener_line + indent_width(prefix[opener_line:])]
     closers = "".join(brackets.PAIRS[b.kind] for b in reversed(openers) if b.start >= opener_line)
     below = next((line for line in lines[1:] if line.strip()), None)
     if below is None and suffix_cut:
         return None
     below = below or b""
-    depth = len(_indentation(below))
+    depth = indent_width(below)
     due = depth < len(indent) or (depth == len(indent) and not below.lstrip().startswith(closers[0].encode()))
     if not due or not indent.startswith(typed):
         return None
@@ -770,10 +771,6 @@ def _in_comment(tree: Tree, start: int, end: int) -> bool:
     while node is not None and node.parent is not None and "comment" in node.parent.type:
         node = node.parent
     return node is not None and node.start_byte <= start and node.end_byte >= end
-
-
-def _indentation(line: bytes) -> bytes:
-    return line[: len(line) - len(line.lstrip(b" \t"))]
 
 
 def _opens_brackets(middle: bytes) -> bool:

@@ -329,13 +329,13 @@ def blocks_around(text: bytes, cursor: int) -> Iterator[tuple[int, int]]:
     pos = text.rfind(b"\n", 0, cursor) + 1  # the cursor's line
     after = text.find(b"\n", cursor) + 1 or len(text)  # the line after it
     line = text[pos:after].rstrip(b"\r\n")
-    level = _indent(line) if line else _empty_line_depth(text, pos, after)
+    level = indent_width(line) if line else _empty_line_depth(text, pos, after)
     while pos > 0 and level > 0:
         start = text.rfind(b"\n", 0, pos - 1) + 1
         line, pos = text[start:pos], start
-        if not line.strip() or line.lstrip().startswith(_CLOSING) or _indent(line) >= level:
+        if not line.strip() or line.lstrip().startswith(_CLOSING) or indent_width(line) >= level:
             continue
-        level = _indent(line)
+        level = indent_width(line)
         end = _block_end(text, after, level)
         if end is None:
             return
@@ -348,7 +348,7 @@ def _block_end(text: bytes, pos: int, level: int) -> int | None:
     while pos < len(text):
         end = text.find(b"\n", pos) + 1 or len(text)
         line = text[pos:end]
-        if line.strip() and _indent(line) <= level:
+        if line.strip() and indent_width(line) <= level:
             return end if line.lstrip().startswith(_CLOSING) else pos
         pos = end
     return None
@@ -359,10 +359,11 @@ def _empty_line_depth(text: bytes, line_start: int, next_line: int) -> int:
     nearest lines with text above and below it."""
     above = next((line for line in reversed(text[:line_start].splitlines()) if line.strip()), b"")
     below = next((line for line in text[next_line:].splitlines() if line.strip()), b"")
-    return max(_indent(above), _indent(below))
+    return max(indent_width(above), indent_width(below))
 
 
-def _indent(line: bytes) -> int:
+def indent_width(line: bytes) -> int:
+    """Bytes of leading spaces and tabs."""
     return len(line) - len(line.lstrip(b" \t"))
 
 
