@@ -59,7 +59,10 @@ def shown(
     )
     request, _ = build_request(cursor, config, counter)
     result = engine.complete(request)
-    text = clean(indent_padding(cursor) + result.text, cursor, request) or ""
+    cleaned = clean(indent_padding(cursor) + result.text, cursor, request)
+    # scored as its text even where it replaces indentation before the cursor (`dedent`), which the
+    # cursor's own indentation, the reference's, makes rare (a closer indented deeper than its opener)
+    text = cleaned.text if cleaned else ""
     return replace(result, text=text), request.multiline, heads_the_lines_below(cursor)
 
 

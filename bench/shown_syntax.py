@@ -27,7 +27,7 @@ from pathlib import Path
 
 from mercury.lsp.config import Config
 from mercury.lsp.context import TokenCounter, build_request, indent_padding, read_cursor
-from mercury.lsp.postprocess import clean, fit_line_suffix
+from mercury.lsp.postprocess import Edit, clean, fit_line_suffix
 from tqdm import tqdm
 
 from mercury import evaluate, parsecheck
@@ -60,16 +60,20 @@ def check(engine, text: str, offset: int, index: int, language: str, counter: To
     row = {
         "multiline": request.multiline,
         "answer_ok": parsecheck.valid_in_context(cursor.before, padding + answer, cursor.after, language, ""),
-        "shown_ok": edit is None or _edit_ok(cursor.before, edit.text, cursor.after, edit.replace, language),
+        "shown_ok": edit is None or _edit_ok(cursor.before, cursor.after, edit, language),
     }
     if not (row["answer_ok"] and row["shown_ok"]):
-        row.update(answer=answer, shown=shown, before=cursor.before[-300:], after=cursor.after[:200])
+        shown_text = shown.text if shown else None
+        row.update(answer=answer, shown=shown_text, before=cursor.before[-300:], after=cursor.after[:200])
     return row
 
 
-def _edit_ok(before: str, text: str, after: str, replace: int, language: str) -> bool:
-    """Whether the file with `text` at the cursor, over `replace` characters, has no more errors."""
-    return parsecheck.valid_in_context(before, text, after[replace:], language, after[:replace])
+def _edit_ok(before: str, after: str, edit: Edit, language: str) -> bool:
+    """Whether the file with the edit applied (its text at the cursor, over the characters it
+    replaces on either side) has no more errors."""
+    kept = len(before) - edit.dedent
+    replaced = before[kept:] + after[: edit.replace]
+    return parsecheck.valid_in_context(before[:kept], edit.text, after[edit.replace :], language, replaced)
 
 
 def _parser() -> argparse.ArgumentParser:

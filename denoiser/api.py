@@ -100,8 +100,9 @@ class SpanConstraint(Protocol):
 
     def closing_line(self) -> str | None:
         """The closers the cursor's blank line needs where a block or bracket opened above is left
-        open by the code below, and the file parses better with them; else None. The sampler
-        answers it where it found no text."""
+        open by the code below, and the file parses better with them; else None. They come after
+        the rest of the opener line's indentation where the typed indentation is a start of it,
+        alone where the line is indented deeper. The sampler answers it where it found no text."""
         ...
 
     def prepare(self) -> None:

@@ -3,7 +3,9 @@
 A state is (document, text before the cursor, text after it). A lookup hits exactly, or "forwards":
 when the text before the cursor extends a cached state by characters that start its suggestion, the
 rest of that suggestion is the answer (Tabby's cache.ts pre-computes such forwarding entries;
-llama.vim looks back over the typed characters; here one scan over a small LRU does both).
+llama.vim looks back over the typed characters; here one scan over a small LRU does both). A
+suggestion that replaces indentation before the cursor (`dedent`) is not forwarded: what is typed
+goes after the indentation it would remove.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class CacheHit:
     text: str | None  # the suggestion still to show (None: the engine had nothing here)
     typed: int  # characters of the cached suggestion already typed (0 for an exact hit)
     prefetched: bool = False  # completed ahead of the request (after an accept)
+    dedent: int = 0  # characters of indentation before the cursor that the suggestion replaces
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class _Entry:
     text: str | None
     created: float
     prefetched: bool
+    dedent: int
 
 
 class CompletionCache:
@@ -48,8 +52,8 @@ class CompletionCache:
                 continue
             typed = before[len(entry.before) :]
             if not typed:
-                hit = CacheHit(entry.text, 0, entry.prefetched)
-            elif entry.text and len(typed) < len(entry.text) and entry.text.startswith(typed):
+                hit = CacheHit(entry.text, 0, entry.prefetched, entry.dedent)
+            elif _forwards(entry, typed):
                 hit = CacheHit(entry.text[len(typed) :], len(typed), entry.prefetched)
             else:
                 continue
@@ -58,10 +62,12 @@ class CompletionCache:
             return hit
         return None
 
-    def store(self, uri: str, before: str, after: str, text: str | None, prefetched: bool = False) -> None:
+    def store(
+        self, uri: str, before: str, after: str, text: str | None, prefetched: bool = False, dedent: int = 0
+    ) -> None:
         entries = self._states.setdefault((uri, after), OrderedDict())
         self._size += before not in entries
-        entries[before] = _Entry(before, text, self._clock(), prefetched)
+        entries[before] = _Entry(before, text, self._clock(), prefetched, dedent)
         entries.move_to_end(before)
         self._states.move_to_end((uri, after))
         while self._size > self.capacity:
@@ -80,3 +86,9 @@ class CompletionCache:
         self._size -= 1
         if not entries:
             del self._states[key]
+
+
+def _forwards(entry: _Entry, typed: str) -> bool:
+    """Whether `typed` starts the entry's suggestion and leaves some of it to show."""
+    text = entry.text
+    return bool(text) and not entry.dedent and len(typed) < len(text) and text.startswith(typed)

@@ -136,7 +136,8 @@ class CompletionService:
             self.stats.count("cache_hits" if hit.typed == 0 else "typed_through")
             if hit.prefetched:
                 self.stats.count("prefetch_hits")
-            return self._answer(hit.text, cursor, started, continued=hit.typed > 0)
+            cleaned = Edit(hit.text, dedent=hit.dedent) if hit.text else None
+            return self._answer(cleaned, cursor, started, continued=hit.typed > 0)
         ahead = self._prefetch_ahead(cursor)
         result = await self._run_engine(cursor, automatic)
         if ahead is not None and cursor.uri not in self._inflight:
@@ -144,9 +145,9 @@ class CompletionService:
         if result is None:
             return None
         request, outcome = result
-        text = clean(indent_padding(cursor) + outcome.text, cursor, request)
-        self.cache.store(cursor.uri, before, after, text)
-        return self._answer(text, cursor, started)
+        cleaned = clean(indent_padding(cursor) + outcome.text, cursor, request)
+        self._store(cursor, cleaned)
+        return self._answer(cleaned, cursor, started)
 
     async def _run_engine(
         self, cursor: Cursor, automatic: bool
@@ -199,7 +200,7 @@ class CompletionService:
         if uri is None:
             return  # a newer suggestion was shown since: the accepted one is not where the cursor is
         _, cursor, edit = self._offers.pop(uri)
-        if (target := next_line(cursor, edit.text, edit.replace)) is not None:
+        if (target := next_line(cursor, edit.text, edit.replace, edit.dedent)) is not None:
             self._start_prefetch(target, PREFETCH_DELAY_S)
 
     def _typed_to_the_end(self, cursor: Cursor) -> None:
@@ -210,7 +211,7 @@ class CompletionService:
         _, shown, edit = offer
         typed = cursor.before[len(shown.before) :]  # the tail only: no copy of a large document
         same_place = cursor.before.startswith(shown.before) and cursor.after == shown.after
-        if edit.replace or typed != edit.text or not same_place:
+        if edit.replace or edit.dedent or typed != edit.text or not same_place:
             return
         del self._offers[cursor.uri]
         if (target := next_line(shown, edit.text)) is not None:
@@ -249,8 +250,8 @@ class CompletionService:
         self._count_work(outcome)
         if outcome.stop_reason != "cancelled" and not token.cancelled():
             self.stats.count("prefetches")
-            text = clean(indent_padding(cursor) + outcome.text, cursor, request)
-            self.cache.store(cursor.uri, *self._cache_window(cursor), text, prefetched=True)
+            cleaned = clean(indent_padding(cursor) + outcome.text, cursor, request)
+            self._store(cursor, cleaned, prefetched=True)
 
     async def _prefetched(self, cursor: Cursor) -> bool:
         """Wait for a prefetch of exactly this state, if one is running (True)."""
@@ -301,15 +302,19 @@ class CompletionService:
         )
         return request
 
+    def _store(self, cursor: Cursor, cleaned: Edit | None, prefetched: bool = False) -> None:
+        text, dedent = (cleaned.text, cleaned.dedent) if cleaned else (None, 0)
+        self.cache.store(cursor.uri, *self._cache_window(cursor), text, prefetched=prefetched, dedent=dedent)
+
     def _answer(
-        self, text: str | None, cursor: Cursor, started: float, continued: bool = False
+        self, cleaned: Edit | None, cursor: Cursor, started: float, continued: bool = False
     ) -> Suggestion | None:
         latency = (time.perf_counter() - started) * 1000
-        if not text:
+        if cleaned is None:
             self.stats.count("empty")
             self.stats.record_answer(latency, None, 0)
             return None
-        suggestion = Suggestion(fit_line_suffix(text, cursor), f"m{next(self._ids)}")
+        suggestion = Suggestion(fit_line_suffix(cleaned, cursor), f"m{next(self._ids)}")
         self._offers[cursor.uri] = (suggestion.item_id, cursor, suggestion.edit)
         self.stats.record_answer(latency, suggestion.item_id, len(suggestion.edit.text), continued)
         return suggestion

@@ -108,10 +108,11 @@ def read_cursor(
     )
 
 
-def next_line(cursor: Cursor, text: str, replaced: int = 0) -> Cursor | None:
+def next_line(cursor: Cursor, text: str, replaced: int = 0, dedent: int = 0) -> Cursor | None:
     """The cursor at the start of a new line, once `text` is inserted at `cursor` (over `replaced`
-    characters of the line suffix) and Enter is pressed: where the next suggestion is wanted after
-    one is accepted. None when the inserted text leaves more of the line after it.
+    characters of the line suffix and `dedent` of the indentation before it) and Enter is pressed:
+    where the next suggestion is wanted after one is accepted. None when the inserted text leaves
+    more of the line after it.
 
     The new line starts empty: its indentation is what the editor or the model puts there (the
     completion cache forwards a suggestion whose indentation the editor has typed).
@@ -122,7 +123,7 @@ def next_line(cursor: Cursor, text: str, replaced: int = 0) -> Cursor | None:
     found = LINE_BREAK.search(after) or LINE_BREAK.search(cursor.before)
     return replace(
         cursor,
-        before=cursor.before + text + (found.group(0) if found else "\n"),
+        before=cursor.before[: len(cursor.before) - dedent] + text + (found.group(0) if found else "\n"),
         after=after,
         line=cursor.line + len(LINE_BREAK.findall(text)) + 1,
         column=0,

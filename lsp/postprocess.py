@@ -3,7 +3,8 @@
 `clean` runs once per engine result, before caching: single-line cut, indentation style, trailing
 whitespace, copies of the line suffix or of the next lines, brackets the suffix already closes, the
 lines after the one that closes the cursor's block, the indentation of lines that start with a
-closing bracket.
+closing bracket (on the cursor's line too, where the item's range then covers the indentation the
+editor typed deeper than the bracket's opener).
 `fit_line_suffix` runs on every answer, cache hits included, because it depends on the current line:
 when the rest of the line is only auto-closed brackets or quotes, and the span closes them itself, the
 item's range covers them so they are replaced instead of doubled (Tabby's lineEndReplaceLength).
@@ -13,6 +14,7 @@ Both are pure functions of text; tests/lsp/golden/ holds one case per file.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -29,14 +31,17 @@ TAB_WIDTH = 4  # spaces per tab when converting a span's indentation to a tab-in
 
 @dataclass(frozen=True)
 class Edit:
-    """What an item does: insert `text` at the cursor, replacing `replace` characters of the line suffix."""
+    """What an item does: insert `text` at the cursor, replacing `replace` characters of the line
+    suffix and the last `dedent` characters of the indentation before the cursor."""
 
     text: str
     replace: int = 0
+    dedent: int = 0
 
 
-def clean(raw: str, cursor: Cursor, request: CompletionRequest) -> str | None:
-    """The span fit to show, or None when nothing useful is left."""
+def clean(raw: str, cursor: Cursor, request: CompletionRequest) -> Edit | None:
+    """The span fit to show (an edit that replaces nothing after the cursor), or None when nothing
+    useful is left."""
     text = raw.replace("\r\n", "\n")
     if not request.multiline:
         text = text.split("\n", 1)[0]
@@ -51,16 +56,16 @@ def clean(raw: str, cursor: Cursor, request: CompletionRequest) -> str | None:
     at_cursor = scan_lenient(request.prefix[head:], language, at_line)
     text = _balance_against_suffix(text, cursor, request, at_cursor)
     text = _cut_after_the_block_closes(text, language, at_cursor)
-    text = _align_closers(text, cursor, at_line)
+    text, dedent = _align_closers(text, cursor, at_line)
     text = _trim_trailing_whitespace(text, cursor, language)
     if not text.strip() or _repeats_following(text, cursor):
         return None
-    return text
+    return Edit(text, dedent=dedent)
 
 
-def fit_line_suffix(text: str, cursor: Cursor) -> Edit:
+def fit_line_suffix(cleaned: Edit, cursor: Cursor) -> Edit:
     """Replace the auto-closed rest of the line when the span already closes what it closed."""
-    edit = Edit(text)
+    edit, text = cleaned, cleaned.text
     suffix = cursor.line_suffix
     if is_auto_closed(suffix):
         language = cursor.language or cursor.language_id
@@ -70,9 +75,9 @@ def fit_line_suffix(text: str, cursor: Cursor) -> Edit:
         dropped = [b and not a for b, a in zip(closed_before, closed_after, strict=True)]
         if any(dropped):
             kept = "".join(char for char, drop in zip(suffix, dropped, strict=True) if not drop)
-            edit = Edit(text + kept, len(suffix))
+            edit = Edit(text + kept, len(suffix), cleaned.dedent)
     if "\r\n" in cursor.before[-4096:] or "\r\n" in cursor.after[:4096]:
-        edit = Edit(edit.text.replace("\n", "\r\n"), edit.replace)
+        edit = Edit(edit.text.replace("\n", "\r\n"), edit.replace, edit.dedent)
     return edit
 
 
@@ -247,19 +252,20 @@ def _cut_after_the_block_closes(text: str, language: str, state: ScanState) -> s
     return text
 
 
-def _align_closers(text: str, cursor: Cursor, state: ScanState) -> str:
+def _align_closers(text: str, cursor: Cursor, state: ScanState) -> tuple[str, int]:
     """Indent each line of the span that starts with a closing bracket like the line of the bracket it
     closes, as editors re-indent a typed `}`: the model's guess at a closer's depth is often a level
     off (in HumanEval-X JavaScript, 23 of 200 single-line answers were right but for the indentation
-    of a lone `}`). A first line is re-indented only where the cursor sits in the line's indentation,
-    and only deeper than what is typed there, since the span cannot remove text before the cursor.
-    `state`: the scan of the prefix up to the cursor's line.
+    of a lone `}`). A first line is re-indented only where the cursor sits in the line's indentation;
+    where the editor indented it deeper than the opener's line (Enter after a block's last statement),
+    the edit replaces the extra indentation (the second value: characters before the cursor that it
+    replaces). `state`: the scan of the prefix up to the cursor's line.
     """
     lines = text.split("\n")
     if not any(line.lstrip(" \t")[:1] in CLOSERS for line in lines):
-        return text
+        return text, 0
     language = cursor.language or cursor.language_id
-    typed = cursor.line_prefix
+    typed, dedent = cursor.line_prefix, 0
     for index, line in enumerate(lines):
         whole = typed + line if index == 0 else line
         body = whole.lstrip(" \t")
@@ -269,7 +275,10 @@ def _align_closers(text: str, cursor: Cursor, state: ScanState) -> str:
             target = state.innermost_indent()
             if index > 0:
                 lines[index] = target + body
-            elif not typed.strip() and target.startswith(typed):
-                lines[0] = target[len(typed) :] + body
-        state = scan_lenient((typed if index == 0 else "") + lines[index] + "\n", language, state)
-    return "\n".join(lines)
+            elif not typed.strip():
+                kept = len(os.path.commonprefix([typed, target]))
+                if kept == len(typed) or not cursor.line_suffix.strip():  # code after the cursor stays
+                    lines[0], dedent = target[kept:] + body, len(typed) - kept
+        head = typed[: len(typed) - dedent] if index == 0 else ""
+        state = scan_lenient(head + lines[index] + "\n", language, state)
+    return "\n".join(lines), dedent

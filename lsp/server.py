@@ -167,9 +167,11 @@ class MercuryServer(LanguageServer):
         )
 
     def edit_range(self, cursor: Cursor, suggestion: Suggestion) -> types.Range:
-        """From the start of the partly typed word to the cursor, plus replaced auto-closed characters."""
+        """From the start of the partly typed word, or of the indentation the item replaces, to the
+        cursor, plus replaced auto-closed characters."""
         encoding = self.encoding
-        word_start = cursor.line_prefix[: len(cursor.line_prefix) - len(cursor.partial_token)]
+        replaced = len(cursor.partial_token) + suggestion.edit.dedent
+        word_start = cursor.line_prefix[: len(cursor.line_prefix) - replaced]
         end_text = cursor.line_prefix + cursor.line_suffix[: suggestion.edit.replace]
         return types.Range(
             start=types.Position(line=cursor.line, character=client_units(word_start, encoding)),
@@ -235,7 +237,7 @@ async def inline_completion(
     command = types.Command(title="Mercury: accepted", command=ACCEPT_COMMAND, arguments=[suggestion.item_id])
     if selected is None:
         text, edit_range = cursor.partial_token + suggestion.edit.text, ls.edit_range(cursor, suggestion)
-    elif suggestion.edit.replace:
+    elif suggestion.edit.replace or suggestion.edit.dedent:
         return types.InlineCompletionList(items=[])  # it would have to reach past the item's range
     else:
         text, edit_range = selected.text + suggestion.edit.text, selected.range

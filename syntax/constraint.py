@@ -743,8 +743,11 @@ def _closers_due(
     """The text that closes, on the blank cursor line, the brackets opened on the line of the
     innermost bracket still open (`openers`, outermost first), at that line's indentation, where
     the next line of code is shallower than it, or as deep without starting with the closer (the
-    end of the file counts as a line at column 0; a window cut before it as no line). None where
-    the cursor's line has text, its indentation goes past the opener's, or nothing is due."""
+    end of the file counts as a line at column 0; a window cut before it as no line). Where the
+    cursor's indentation is not a start of the opener's (an editor indented the new line as the
+    block's body), the closers alone: a span cannot remove what is typed, and the language server's
+    edit puts them at the opener's indentation. None where the cursor's line has text, or nothing
+    is due."""
     line_start = prefix.rfind(b"\n") + 1
     typed, lines = prefix[line_start:], suffix.split(b"\n")
     if typed.strip() or lines[0].strip() or not openers or openers[-1].kind not in ("(", "[", "{"):
@@ -758,9 +761,9 @@ def _closers_due(
     below = below or b""
     depth = indent_width(below)
     due = depth < len(indent) or (depth == len(indent) and not below.lstrip().startswith(closers[0].encode()))
-    if not due or not indent.startswith(typed):
+    if not due:
         return None
-    return decode(indent[len(typed) :]) + closers
+    return decode(indent[len(typed) :]) + closers if indent.startswith(typed) else closers
 
 
 def _in_comment(tree: Tree, start: int, end: int) -> bool:

@@ -70,14 +70,7 @@ def open_doc(client: LanguageClient, uri: str, text: str, language_id: str = "py
 def insert(client: LanguageClient, uri: str, version: int, line: int, character: int, text: str) -> None:
     """An incremental change: insert `text` at (line, character)."""
     at = types.Position(line=line, character=character)
-    client.text_document_did_change(
-        types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[
-                types.TextDocumentContentChangePartial(range=types.Range(start=at, end=at), text=text)
-            ],
-        )
-    )
+    replace_range(client, uri, version, types.Range(start=at, end=at), text)
 
 
 def inline_params(
@@ -90,6 +83,16 @@ def inline_params(
         text_document=types.TextDocumentIdentifier(uri=uri),
         position=types.Position(line=line, character=character),
         context=types.InlineCompletionContext(trigger_kind=kind),
+    )
+
+
+def replace_range(client: LanguageClient, uri: str, version: int, edit_range: types.Range, text: str) -> None:
+    """An incremental change: `edit_range` replaced by `text` (a client applying an item)."""
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangePartial(range=edit_range, text=text)],
+        )
     )
 
 

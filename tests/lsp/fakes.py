@@ -28,6 +28,8 @@ ANSWERS = {
     "total = price": " * quantity",
     "def area(w, h):\n": "    return w * h",
     "café = ": '"crème"',
+    "NAMES = [\n    'ada',\n    ": "]",
+    "NAMES = [\n    'ada',\n]\n": "print(NAMES)",
 }
 
 

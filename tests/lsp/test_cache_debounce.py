@@ -37,6 +37,13 @@ def test_an_empty_answer_is_cached_but_not_forwarded():
     assert cache.lookup("a", "x = 1", "") is None
 
 
+def test_a_suggestion_that_replaces_indentation_is_not_forwarded():
+    cache = CompletionCache()
+    cache.store("a", "[\n    1,\n    ", "\n", "]", dedent=4)
+    assert cache.lookup("a", "[\n    1,\n    ", "\n") == CacheHit("]", 0, dedent=4)
+    assert cache.lookup("a", "[\n    1,\n    ]", "\n") is None  # typed after the indentation it removes
+
+
 def test_newest_entry_wins_and_backspace_finds_older_states():
     cache = CompletionCache()
     cache.store("a", "x", "", "yz")

@@ -238,3 +238,8 @@ def test_next_line_replaces_auto_closed_brackets_and_needs_the_rest_of_the_line_
     c = cursor("print()\n", 0, 6)
     assert next_line(c, '"hi")', replaced=1).before == 'print("hi")\n'
     assert next_line(c, '"hi"') is None  # the ")" is still right of the cursor: no Enter here
+
+
+def test_next_line_after_a_suggestion_that_replaced_indentation():
+    c = cursor("NAMES = [\n    'a',\n    \nprint(NAMES)\n", 2, 4)
+    assert next_line(c, "]", dedent=4).before == "NAMES = [\n    'a',\n]\n"

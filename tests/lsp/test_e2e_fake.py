@@ -22,6 +22,7 @@ from .client import (
     insert,
     lsp_session,
     open_doc,
+    replace_range,
     start_inline,
     stats,
     wait_until,
@@ -180,6 +181,24 @@ async def test_enter_after_an_accept_is_answered_from_the_prefetch(client: Langu
     insert(client, URI, 3, 1, 16, "\n")  # Enter
     (below,) = (await inline(client, URI, 2, 0)).items
     assert below.insert_text == "print(add(1, 2))"
+    counts = (await stats(client))["counts"]
+    assert counts["engine_calls"] == counts["prefetches"] == counts["prefetch_hits"] == 1
+
+
+async def test_a_closer_replaces_the_indentation_typed_past_its_opener_then_enter_is_prefetched(
+    client: LanguageClient,
+):
+    open_doc(client, URI, "NAMES = [\n    'ada',\n    \n")
+    (item,) = (await inline(client, URI, 2, 4)).items
+    start, end = types.Position(line=2, character=0), types.Position(line=2, character=4)
+    assert (item.insert_text, item.range) == ("]", types.Range(start=start, end=end))
+    replace_range(client, URI, 2, item.range, item.insert_text)
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=item.command.command, arguments=item.command.arguments)
+    )
+    insert(client, URI, 3, 2, 1, "\n")  # Enter
+    (below,) = (await inline(client, URI, 3, 0)).items
+    assert below.insert_text == "print(NAMES)"
     counts = (await stats(client))["counts"]
     assert counts["engine_calls"] == counts["prefetches"] == counts["prefetch_hits"] == 1
 

@@ -171,6 +171,18 @@ async def test_a_list_the_code_below_leaves_open_is_shown_its_closer():
         assert [item.insert_text for item in result.items] == ["]"]
 
 
+async def test_a_closer_replaces_the_indentation_an_editor_typed_past_its_opener():
+    """After Enter on the list's last item an editor indents the new line like the item; the closer
+    is shown with a range that takes that indentation back to the list's line."""
+    text = "NAMES = [\n    'alpha',\n    'beta',\n    \n\n\ndef main():\n    print(NAMES)\n"
+    async with lsp_session(SERVER) as client:
+        open_doc(client, "file:///work/names.py", text)
+        (item,) = (await inline(client, "file:///work/names.py", 3, 4)).items
+        assert item.insert_text == "]"
+        start, end = types.Position(line=3, character=0), types.Position(line=3, character=4)
+        assert item.range == types.Range(start=start, end=end)
+
+
 async def test_cancellation_is_answered_with_request_cancelled():
     async with lsp_session(SERVER) as client:
         open_doc(client, "file:///work/long.py", "def long_function(a, b, c):\n\n")

@@ -3,7 +3,8 @@
 A case holds a `document` with ║ at the cursor, the raw engine `completion`, optionally `language`
 (a languageId, default python), `multiline`, `prefix_tokens` and `suffix_tokens` (the windows'
 budgets, at 3 characters a token), and one expectation: `expected` (the inserted text,
-with `replace` characters of the line suffix covered by the range), `unchanged`, or `discard`.
+with `replace` characters of the line suffix and `dedent` of the indentation before the cursor
+covered by the range), `unchanged`, or `discard`.
 A known bad case keeps a `fixme` reason and runs as a strict xfail instead of being deleted.
 """
 
@@ -63,7 +64,8 @@ def test_golden(case: dict):
     elif case.get("unchanged"):
         assert edit == Edit(case["completion"], 0), case["description"]
     else:
-        assert edit == Edit(case["expected"], case.get("replace", 0)), case["description"]
+        expected = Edit(case["expected"], case.get("replace", 0), case.get("dedent", 0))
+        assert edit == expected, case["description"]
 
 
 def test_every_golden_file_has_one_expectation():

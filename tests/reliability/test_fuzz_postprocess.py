@@ -43,8 +43,9 @@ def test_any_answer_at_any_cursor_is_cleaned_without_error(before, after, answer
         return
     request, _ = build_request(cursor, Config(multiline=policy), TokenCounter())
     shown = clean(indent_padding(cursor) + answer, cursor, request)
-    assert shown is None or shown.strip()
+    assert shown is None or shown.text.strip()
     if shown:
-        assert request.multiline or "\n" not in shown
+        assert request.multiline or "\n" not in shown.text
         edit = fit_line_suffix(shown, cursor)
         assert 0 <= edit.replace <= len(cursor.line_suffix)
+        assert edit.dedent == 0 or not cursor.line_prefix[len(cursor.line_prefix) - edit.dedent :].strip()

@@ -291,7 +291,8 @@ JS_LOOP = "function f(s) {\n  let n = 0;\n  for (const c of s) {\n    if (c == '
         ("javascript", JS_FUNCTION + "}\n", JS_AFTER, None),  # nothing is open
         ("javascript", JS_FUNCTION, "\n}\n", None),  # the line below closes it
         ("javascript", "function f(x) {\n  if (x) {\n", "\n    x++;\n  }\n}\n", None),  # a body comes
-        ("javascript", JS_FUNCTION + "  ", JS_AFTER, None),  # typed deeper than the `}` goes
+        ("javascript", JS_FUNCTION + "  ", JS_AFTER, "}"),  # typed deeper: the editor's edit dedents it
+        ("python", "NAMES = [\n    'alpha',\n    ", "\n\nprint(NAMES)\n", "]"),  # auto-indented
         ("javascript", JS_FUNCTION + "  return", JS_AFTER, None),  # the line has text
         ("python", "def f(x):\n    if x:\n", "\n    return 2\n", None),  # no bracket: a block's body
     ],
@@ -306,7 +307,8 @@ JS_LOOP = "function f(s) {\n  let n = 0;\n  for (const c of s) {\n    if (c == '
         "closed",
         "closed-below",
         "body-below",
-        "typed-too-deep",
+        "typed-deeper",
+        "python-typed-deeper",
         "text",
         "python-block",
     ],
