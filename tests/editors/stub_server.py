@@ -54,6 +54,15 @@ def _items(before: str, after: str, pos: types.Position) -> list[types.InlineCom
         return [
             types.InlineCompletionItem(insert_text="1 + 2)", range=types.Range(start=pos, end=_at(pos, 1)))
         ]
+    if before == " " * 8:
+        # A closer after an auto-indented Enter, as mercury-lsp sends it: the range covers the
+        # indentation past the opener line's (4 of the 8 spaces).
+        return [types.InlineCompletionItem(insert_text="]", range=types.Range(start=_at(pos, -4), end=pos))]
+    if before == " " * 6:
+        # The same from the line's start, with the new indentation in the text.
+        return [
+            types.InlineCompletionItem(insert_text="  }, {", range=types.Range(start=_at(pos, -6), end=pos))
+        ]
     if before.endswith("pick"):
         return [types.InlineCompletionItem(insert_text=s, range=here) for s in ("_one", "_two")]
     if before.endswith("snip"):

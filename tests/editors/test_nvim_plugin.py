@@ -65,6 +65,25 @@ def test_a_range_over_an_auto_closed_bracket_is_replaced_not_doubled(stub_nvim: 
     assert stub_nvim.cursor() == [1, 11]
 
 
+def test_a_range_over_indentation_shows_the_text_and_accepting_dedents_the_line(stub_nvim: Nvim) -> None:
+    stub_nvim.input("i" + " " * 8)
+    wait_ghost(stub_nvim, "]")
+    stub_nvim.input("<Tab>")
+    wait_lines(stub_nvim, ["    ]"])
+    assert stub_nvim.cursor() == [1, 5]
+
+
+def test_a_partial_accept_of_a_dedenting_item_dedents_first(stub_nvim: Nvim) -> None:
+    stub_nvim.input("i" + " " * 6)
+    wait_ghost(stub_nvim, "}, {")
+    stub_nvim.input("<C-Right>")
+    wait_lines(stub_nvim, ["  },"])
+    assert stub_nvim.cursor() == [1, 4]
+    wait_ghost(stub_nvim, " {")
+    stub_nvim.input("<Tab>")
+    wait_lines(stub_nvim, ["  }, {"])
+
+
 def test_accept_word_then_lines_step_through_the_suggestion(stub_nvim: Nvim) -> None:
     stub_nvim.input("idef add")
     wait_ghost(stub_nvim, "(a, b):", ["    return a + b"])

@@ -105,6 +105,30 @@ def test_coder_mini(nvim: Nvim, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_coder_mini_closes_a_list_after_enter(nvim: Nvim, tmp_path: Path) -> None:
+    """Enter after a list's last item: Neovim indents the new line like the item, the server's
+    closer is shown there, and accepting it puts `]` at the list's own indentation."""
+    server = mercury_lsp()
+    if server is None:
+        pytest.skip("mercury-lsp is not installed (pip install -e . provides it)")
+    if "coder-mini" not in shipped_models():
+        pytest.skip(f"the coder-mini model is not shipped yet (models/ has: {shipped_models() or 'none'})")
+    path = tmp_path / "names.py"
+    path.write_text("NAMES = [\n    'alpha',\n    'beta',\n\n\n\ndef main():\n    print(NAMES)\n")
+    nvim.lua(SETUP_LUA, [server, "--model", "coder-mini"], None)
+    open_python_buffer(nvim, path, timeout=60)
+    nvim.lua("vim.api.nvim_win_set_cursor(0, {3, 0})")
+    nvim.input("A<CR>")
+    nvim.wait_until(lambda: nvim.lines()[3] == "    ", "the new line, indented like the item")
+    ghost = nvim.wait_until(nvim.ghost, "the closer's ghost text", timeout=300)
+    assert (ghost["inline"], ghost["lines"]) == ("]", [])
+    nvim.input("<Tab>")
+    nvim.wait_until(
+        lambda: nvim.lines()[2:5] == ["    'beta',", "]", ""], "the list closed at its indentation"
+    )
+
+
+@pytest.mark.slow
 def test_tiny_model(nvim: Nvim, tmp_path: Path, tiny_model_dir: Path) -> None:
     server = mercury_lsp()
     if server is None:

@@ -15,7 +15,9 @@ local M = {}
 ---@field rest string what is still to insert at the cursor
 ---@field replace_after integer bytes after the cursor that the item's range replaces (auto-closed brackets)
 ---@field snippet string|nil the raw snippet, while nothing of it has been typed or accepted yet
----@field typed_len integer bytes before the cursor that the snippet replaces
+---@field typed_len integer bytes before the cursor that the item's range replaces
+---@field indent string|nil the indentation the item puts in place of the typed one (a closer that the
+--- editor's auto-indent put too deep), until it is accepted
 ---@field command table|nil run after the item is accepted
 
 ---@class mercury.Shown
@@ -48,7 +50,13 @@ local function candidate(bufnr, item, snap)
     end
     typed, replace_after = line:sub(scol + 1, snap.col), ecol - snap.col
   end
-  local rest = text.remaining(plain, typed)
+  local rest, indent = text.remaining(plain, typed), nil
+  if not rest and line:sub(1, snap.col):match("^[ \t]*$") then
+    -- The range covers indentation that the item changes (a `}` after Enter on a block's last
+    -- line): show its text at the cursor, as VS Code does; accepting puts its indentation in place.
+    indent = plain:match("^[ \t]*")
+    rest = plain:sub(#indent + 1)
+  end
   if not rest or rest == line:sub(snap.col + 1, snap.col + replace_after) then
     return nil -- nothing to add, or only what is already after the cursor
   end
@@ -57,6 +65,7 @@ local function candidate(bufnr, item, snap)
     replace_after = replace_after,
     snippet = is_snippet and item.insertText.value or nil,
     typed_len = #typed,
+    indent = indent,
     command = item.command,
   }
 end
@@ -120,8 +129,8 @@ end
 
 --- The user typed characters that the ghost text predicted: keep showing the rest, send nothing.
 local function typed_through(bufnr, st, row, col)
-  if row ~= st.row or col <= st.col then
-    return false
+  if row ~= st.row or col <= st.col or st.candidates[st.index].indent then
+    return false -- typed after indentation the shown item would change: ask again
   end
   local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ""
   return advance(st, line:sub(st.col + 1, col))
@@ -207,8 +216,20 @@ function M.visible(bufnr)
   return shown[bufnr] ~= nil
 end
 
+--- Put a re-indenting candidate's indentation in place of what its range covers before the cursor.
+local function reindent(bufnr, st, c)
+  if not c.indent then
+    return
+  end
+  local start_col = st.col - c.typed_len
+  vim.api.nvim_buf_set_text(bufnr, st.row, start_col, st.row, st.col, { c.indent })
+  st.col, c.indent, c.typed_len = start_col + #c.indent, nil, 0
+  vim.api.nvim_win_set_cursor(0, { st.row + 1, st.col })
+end
+
 --- Insert `part` (a prefix of the shown candidate) at the cursor and keep showing what is left.
 local function accept_part(bufnr, st, part)
+  reindent(bufnr, st, st.candidates[st.index])
   local row, col = st.row, st.col
   vim.api.nvim_buf_set_text(bufnr, row, col, row, col, text.lines(part))
   local r, c = text.end_position(row, col, part)
@@ -224,9 +245,13 @@ local function accept_all(bufnr, st)
   local c = st.candidates[st.index]
   M.clear(bufnr)
   request.cancel(bufnr)
+  local snippet = c.snippet and vim.snippet
+  if not snippet then
+    reindent(bufnr, st, c)
+  end
   local line = vim.api.nvim_buf_get_lines(bufnr, st.row, st.row + 1, false)[1] or ""
   local end_col = math.min(st.col + c.replace_after, #line)
-  if c.snippet and vim.snippet then
+  if snippet then
     local start_col = math.max(st.col - c.typed_len, 0)
     vim.api.nvim_buf_set_text(bufnr, st.row, start_col, st.row, end_col, { "" })
     vim.api.nvim_win_set_cursor(0, { st.row + 1, start_col })
