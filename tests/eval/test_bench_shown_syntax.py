@@ -51,6 +51,12 @@ def test_an_edit_over_the_auto_closed_rest_is_judged_with_it_replaced(bench):
     assert row["answer_ok"] and row["shown_ok"]
 
 
+def test_an_edit_that_replaces_indentation_is_judged_with_it_removed(bench):
+    before, after = "if x:\n    y = 1\n    ", "\n    y = 2\n"
+    assert bench._edit_ok(before, after, bench.Edit("else:", dedent=4), "python")
+    assert not bench._edit_ok(before, after, bench.Edit("else:"), "python")  # inside the if's body
+
+
 def test_an_empty_answer_adds_nothing(bench, monkeypatch, fake_corpus, tmp_path):
     summary = run(bench, monkeypatch, fake_corpus, tmp_path, "")["summary"]
     assert summary["answer_adds_errors"] == summary["shown_adds_errors"] == 0
