@@ -50,6 +50,19 @@ class ScanState:
                 return count
         return len(self.stack)
 
+    def ended_by(self, line: str) -> int:
+        """How many open brackets, innermost first, a line of code below them shows to be closed
+        before it: one less indented than the line each was opened on, or as indented without
+        starting with its closer (well-indented code has nothing else there)."""
+        width, body = len(_INDENT.match(line).group(0)), line.lstrip(" \t")
+        ended = 0
+        for bracket, (text, i) in zip(reversed(self.stack), reversed(self.opened), strict=True):
+            opener = len(_INDENT.match(text, text.rfind("\n", 0, i) + 1).group(0))
+            if width > opener or (width == opener and body.startswith(OPENERS[bracket])):
+                break
+            ended += 1
+        return ended
+
     def innermost_indent(self) -> str:
         """The leading whitespace of the line that holds the innermost open bracket."""
         text, i = self.opened[-1]
