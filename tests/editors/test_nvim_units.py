@@ -61,6 +61,15 @@ def test_remaining_strips_what_was_typed_and_rejects_a_mismatch(lua) -> None:
     assert lua(remaining, "print(x)", "pra") is None
 
 
+def test_an_item_that_changes_the_indentation_shows_its_text_and_keeps_its_indentation(lua) -> None:
+    rest_and_indent = "return { require('mercury.text').rest_and_indent(...) }"
+    assert lua(rest_and_indent, "}", "    ", "        ") == ["}", ""]  # mercury-lsp: the extra indentation
+    assert lua(rest_and_indent, "  }", "      ", "      ") == ["}", "  "]  # from the line's start
+    assert lua(rest_and_indent, "  }", "    ", "    ") == ["}", "  "]
+    assert lua(rest_and_indent, "print(x)", "pri", "pri") == ["nt(x)"]  # extends what is typed
+    assert lua(rest_and_indent, "}", "x ", "    x ") == []  # text before the cursor: no match
+
+
 def test_snippets_show_their_placeholder_text(lua) -> None:
     assert lua(
         "return { require('mercury.text').item_text(...) }", {"kind": "snippet", "value": "f(${1:x}, $2)$0"}

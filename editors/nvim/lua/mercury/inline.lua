@@ -50,13 +50,8 @@ local function candidate(bufnr, item, snap)
     end
     typed, replace_after = line:sub(scol + 1, snap.col), ecol - snap.col
   end
-  local rest, indent = text.remaining(plain, typed), nil
-  if not rest and line:sub(1, snap.col):match("^[ \t]*$") then
-    -- The range covers indentation that the item changes (a `}` after Enter on a block's last
-    -- line): show its text at the cursor, as VS Code does; accepting puts its indentation in place.
-    indent = plain:match("^[ \t]*")
-    rest = plain:sub(#indent + 1)
-  end
+  -- An item that changes the indentation shows its text at the cursor, as VS Code does.
+  local rest, indent = text.rest_and_indent(plain, typed, line:sub(1, snap.col))
   if not rest or rest == line:sub(snap.col + 1, snap.col + replace_after) then
     return nil -- nothing to add, or only what is already after the cursor
   end

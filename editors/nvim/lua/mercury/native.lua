@@ -37,14 +37,18 @@ local function insert_part(item, pick)
   local bufnr = vim.api.nvim_win_get_buf(win)
   local cursor = vim.api.nvim_win_get_cursor(win)
   local row, col = cursor[1] - 1, cursor[2]
+  local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ""
   local typed = ""
   if item.range and item.range.start.row == row and item.range.start.col <= col then
-    local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ""
     typed = line:sub(item.range.start.col + 1, col)
   end
-  local rest = text.remaining(plain, typed)
+  local rest, indent = text.rest_and_indent(plain, typed, line:sub(1, col))
   if not rest or rest == "" then
     return
+  end
+  if indent then -- the item changes the indentation before the cursor: set it first
+    vim.api.nvim_buf_set_text(bufnr, row, col - #typed, row, col, { indent })
+    col = col - #typed + #indent
   end
   local part = pick(rest)
   vim.api.nvim_buf_set_text(bufnr, row, col, row, col, text.lines(part))

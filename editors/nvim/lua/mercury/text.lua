@@ -39,6 +39,24 @@ function M.remaining(text, typed)
   return nil
 end
 
+--- Like `remaining`, for an item whose range covers indentation it changes rather than extends (a
+--- `}` after Enter on a block's last line, the new line indented like the body): when the line
+--- before the cursor is blank, the item's text without its indentation, and that indentation,
+--- which accepting puts in place of `typed`. Otherwise `remaining`'s answer and nil.
+---@param text string
+---@param typed string
+---@param line_before string the cursor's line up to the cursor
+---@return string|nil rest
+---@return string|nil indent
+function M.rest_and_indent(text, typed, line_before)
+  local rest = M.remaining(text, typed)
+  if rest or not line_before:match("^[ \t]*$") then
+    return rest, nil
+  end
+  local indent = text:match("^[ \t]*")
+  return text:sub(#indent + 1), indent
+end
+
 --- The next word of a suggestion: leading blanks (line breaks included), then a run of punctuation,
 --- then a run of identifier characters. "(a, b):" gives "(a", then ",", then " b", then "):".
 ---@param text string
