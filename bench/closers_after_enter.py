@@ -14,8 +14,10 @@ the new line is compared with the file's own.
 
 Reported per set: n; closed, the share whose new line is the file's line exactly; parseable, the
 share that leave the file parsing as well as with its own line; shown, the share with any answer;
-median ms per completion. Files: the HumanEval-X programs of a humaneval-x-line set, or the
-held-out corpus files of a language (`heldout-<language>`).
+by the grammar, the share of those closed whose answer was the syntax constraint's closing line
+(stop reason "closer") rather than the model's own text; median ms per completion. Files: the
+HumanEval-X programs of a humaneval-x-line set, or the held-out corpus files of a language
+(`heldout-<language>`).
 """
 
 from __future__ import annotations
@@ -104,11 +106,12 @@ def shown_line(engine, task: dict, language: str, config: Config, counter: Token
     result = engine.complete(request)
     cleaned = clean(indent_padding(cursor) + result.text, cursor, request)
     ms = (time.perf_counter() - started) * 1000
+    row = {"stop_reason": result.stop_reason, "ms": ms}
     if cleaned is None:
-        return {"shown": False, "text": "", "dedent": 0, "ms": ms, "filled": before + after}
+        return {**row, "shown": False, "text": "", "dedent": 0, "filled": before + after}
     edit = fit_line_suffix(cleaned, cursor)
     filled = before[: len(before) - edit.dedent] + edit.text + after[edit.replace :]
-    return {"shown": True, "text": edit.text, "dedent": edit.dedent, "ms": ms, "filled": filled}
+    return {**row, "shown": True, "text": edit.text, "dedent": edit.dedent, "filled": filled}
 
 
 def run_set(engine, name: str, cfg, args, config: Config, counter: TokenCounter) -> list[dict]:
@@ -131,9 +134,13 @@ def summary(rows: list[dict]) -> dict:
     def share(key: str) -> float | None:
         return round(statistics.fmean(bool(r[key]) for r in rows), 4) if rows else None
 
+    closed = [r for r in rows if r["closed"]]
     return {
         "n": len(rows),
         "closed": share("closed"),
+        "by_the_grammar": round(statistics.fmean(r["stop_reason"] == "closer" for r in closed), 4)
+        if closed
+        else None,
         "parseable": share("parseable"),
         "shown": share("shown"),
         "median_ms": round(statistics.median(r["ms"] for r in rows), 1) if rows else None,
@@ -148,11 +155,12 @@ def markdown(report: dict, command: str) -> str:
         f"Machine: {machine['processor']}, {machine['cpus']} CPUs, {machine['platform']}; "
         f"{report['created']}.",
         "",
-        "| set | n | closed exactly | parseable | shown | median ms |",
-        "|---|---|---|---|---|---|",
+        "| set | n | closed exactly | parseable | shown | by the grammar | median ms |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, s in report["summary"].items():
-        shares = [f"{100 * s[k]:.1f}%" if s[k] is not None else "-" for k in ("closed", "parseable", "shown")]
+        keys = ("closed", "parseable", "shown", "by_the_grammar")
+        shares = [f"{100 * s[k]:.1f}%" if s[k] is not None else "-" for k in keys]
         lines.append(f"| {name} | {s['n']} | " + " | ".join(shares) + f" | {s['median_ms']} |")
     return "\n".join(lines) + "\n"
 
