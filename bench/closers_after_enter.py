@@ -23,7 +23,6 @@ HumanEval-X programs of a humaneval-x-line set, or the held-out corpus files of 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import statistics
@@ -31,6 +30,7 @@ import sys
 import time
 from pathlib import Path
 
+from _report import command_line, publish  # bench/ is on sys.path: this script's folder
 from mercury.lsp.config import Config
 from mercury.lsp.context import TokenCounter, build_request, indent_padding, read_cursor
 from mercury.lsp.postprocess import clean, fit_line_suffix
@@ -194,13 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": {name: summary(r) for name, r in rows.items()},
         "rows": rows,
     }
-    command = "python bench/closers_after_enter.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    table = markdown(report, command)
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=1) + "\n")
-        args.out.with_suffix(".md").write_text(table)
+    publish(report, markdown(report, command_line("closers_after_enter.py", argv)), args.out)
     return 0
 
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import statistics
 import sys
 import time
@@ -47,6 +46,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from _report import command_line, publish  # bench/ is on sys.path: this script's folder
 from mercury.syntax.window import MULTILINE_QUOTES
 from tqdm import tqdm
 
@@ -403,15 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     report = run_bench(engine, cfg)
     report["model"] = args.model
-    table = markdown(
-        report, args.model, "python bench/constraints.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    )
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=1) + "\n")
-        args.out.with_suffix(".md").write_text(table)
-        print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+    publish(report, markdown(report, args.model, command_line("constraints.py", argv)), args.out)
     return 0
 
 

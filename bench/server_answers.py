@@ -22,13 +22,13 @@ cold (its own document in the engine's cache).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from _report import command_line, publish  # bench/ is on sys.path: this script's folder
 from mercury.lsp.config import Config
 from mercury.lsp.context import (
     TokenCounter,
@@ -162,13 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "rows": rows,
     }
-    command = "python bench/server_answers.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    table = markdown(report, command)
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=1) + "\n")
-        args.out.with_suffix(".md").write_text(table)
+    publish(report, markdown(report, command_line("server_answers.py", argv)), args.out)
     return 0
 
 
