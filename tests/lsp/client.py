@@ -110,6 +110,13 @@ def start_inline(client: LanguageClient, params: types.InlineCompletionParams) -
     return msg_id, asyncio.wrap_future(future)
 
 
+async def run_item_command(client: LanguageClient, item: types.InlineCompletionItem) -> None:
+    """Run an accepted item's command, as a client does right after applying it."""
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=item.command.command, arguments=item.command.arguments)
+    )
+
+
 def cancel(client: LanguageClient, msg_id: str) -> None:
     client.cancel_request(types.CancelParams(id=msg_id))
 

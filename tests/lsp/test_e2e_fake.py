@@ -23,6 +23,7 @@ from .client import (
     lsp_session,
     open_doc,
     replace_range,
+    run_item_command,
     start_inline,
     stats,
     wait_until,
@@ -157,9 +158,7 @@ async def test_bad_positions_get_empty_answers(client: LanguageClient):
 async def test_accept_command_and_stats(client: LanguageClient):
     open_doc(client, URI, "def add(a, b):\n    return \n")
     (item,) = (await inline(client, URI, 1, 11)).items
-    await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command=item.command.command, arguments=item.command.arguments)
-    )
+    await run_item_command(client, item)
     report = await stats(client)
     assert report["counts"]["accepted"] == 1
     assert report["counts"]["accepted_chars"] == len("a + b")
@@ -175,9 +174,7 @@ async def test_enter_after_an_accept_is_answered_from_the_prefetch(client: Langu
     open_doc(client, URI, "def add(a, b):\n    return \n")
     (item,) = (await inline(client, URI, 1, 11)).items
     insert(client, URI, 2, 1, 11, item.insert_text)  # the client applies the item, then runs its command
-    await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command=item.command.command, arguments=item.command.arguments)
-    )
+    await run_item_command(client, item)
     insert(client, URI, 3, 1, 16, "\n")  # Enter
     (below,) = (await inline(client, URI, 2, 0)).items
     assert below.insert_text == "print(add(1, 2))"
@@ -193,9 +190,7 @@ async def test_a_closer_replaces_the_indentation_typed_past_its_opener_then_ente
     start, end = types.Position(line=2, character=0), types.Position(line=2, character=4)
     assert (item.insert_text, item.range) == ("]", types.Range(start=start, end=end))
     replace_range(client, URI, 2, item.range, item.insert_text)
-    await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command=item.command.command, arguments=item.command.arguments)
-    )
+    await run_item_command(client, item)
     insert(client, URI, 3, 2, 1, "\n")  # Enter
     (below,) = (await inline(client, URI, 3, 0)).items
     assert below.insert_text == "print(NAMES)"

@@ -32,6 +32,7 @@ from .client import (
     insert,
     lsp_session,
     open_doc,
+    run_item_command,
     start_inline,
     stats,
     wait_until,
@@ -216,9 +217,7 @@ async def test_enter_after_an_accept_is_answered_from_the_prefetch():
     async with lsp_session(SERVER) as client:
         uri, here, item = await find_suggestion(client, at_cursor)
         insert(client, uri, 2, here.line, here.character, item.insert_text)
-        await client.workspace_execute_command_async(
-            types.ExecuteCommandParams(command=item.command.command, arguments=item.command.arguments)
-        )
+        await run_item_command(client, item)
         lines = item.insert_text.split("\n")
         end = (here.character if len(lines) == 1 else 0) + len(lines[-1])
         insert(client, uri, 3, here.line + len(lines) - 1, end, "\n")  # Enter
