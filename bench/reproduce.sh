@@ -33,6 +33,13 @@ quality() {  # coder-mini beside the AR baseline, no syntax constraint on either
   $py bench/server_answers.py --model "$diffusion" --sets heldout-single-line heldout-multi-line humaneval-x-line \
     heldout-go-single-line heldout-rust-single-line humaneval-x-line-js --limit 500 --threads 1 \
     --out $out/server_answers.json >$out/server_answers.log 2>&1
+  # the line Enter opens where a block's closer belongs; other languages go to the routed model
+  $py bench/closers_after_enter.py --model "$diffusion" --sets heldout-python --limit 0 --threads 1 \
+    --out $out/closers_after_enter_python.json >$out/closers_after_enter_python.log 2>&1
+  $py bench/closers_after_enter.py --model coder-mini-multi --corpus /work/data/corpus-multi --sets heldout-go \
+    heldout-rust humaneval-x-line-js humaneval-x-line-java humaneval-x-line-cpp humaneval-x-line-go \
+    humaneval-x-line-rust --limit 200 --threads 1 \
+    --out $out/closers_after_enter_routed.json >$out/closers_after_enter_routed.log 2>&1
   for model in "$diffusion" "$baseline"; do  # does what the server shows add a syntax error?
     $py bench/shown_syntax.py --model "$model" --cursors 600 --threads 1 \
       --out $out/shown_syntax_$model.json >$out/shown_syntax_$model.log 2>&1
