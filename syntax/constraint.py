@@ -309,20 +309,29 @@ class SyntaxConstraint:
     def closing_line(self) -> str | None:
         """The closers a blank cursor line needs: where the code below has left a block (or a
         bracket) opened above without closing it, that block's closers at its opener's
-        indentation, provided the file then parses with fewer errors (`_closers_due`). None
-        elsewhere, or where setup failed. The sampler answers it where it found no text."""
+        indentation, provided the file then parses with fewer errors (`_closers_due`). Where the
+        closers alone do not, the same with the `;` that ends a statement (Rust's `let x = match
+        y {` ... `};`, a call's `);`) or the `,` that ends a list item. None elsewhere, or where
+        setup failed. The sampler answers it where it found no text."""
         if not self._ready():
             return None
         try:
             view = self._view(True)
             due = _closers_due(self._prefix, self._suffix, view.prefix_open, self._suffix_goes_on)
-            if due is None or not self.accepts(due):
+            if due is None:
                 return None
-            tree, _ = self._reparse(view, encode(due), fresh=True)
-            return due if error_node_count(tree.root_node) < view.base_errors else None
+            ends = ("", ";", ",") if self.language != "python" else ("", ",")
+            return next((due + end for end in ends if self._closes_better(view, due + end)), None)
         except Exception:
             log.exception("syntax constraint failed (%s); no closing line", self.language)
             return None
+
+    def _closes_better(self, view: _View, line: str) -> bool:
+        """True when the constraint accepts `line` and the file parses with fewer errors with it."""
+        if not self.accepts(line):
+            return False
+        tree, _ = self._reparse(view, encode(line), fresh=True)
+        return error_node_count(tree.root_node) < view.base_errors
 
     def comments_only(self, middle: str) -> bool:
         """True when every line of `middle` that has text lies in a comment of the file with it in

@@ -288,6 +288,10 @@ JS_LOOP = "function f(s) {\n  let n = 0;\n  for (const c of s) {\n    if (c == '
         ("javascript", "describe('f', () => {\n  it('runs', () => {});\n", "\n", "})"),
         ("python", "NAMES = [\n    'alpha',\n", "\n\nprint(NAMES)\n", "]"),
         ("go", "package main\n\nfunc f() {\n\tx := 1\n\t_ = x\n", "\n", "}"),
+        ("rust", "fn f(y: u8) -> u8 {\n    let x = match y {\n        _ => 2,\n", "\n    x\n}\n", "    };"),
+        ("rust", "fn f() {\n    g(\n        1,\n", "\n    h();\n}\n", "    );"),  # a call statement
+        ("go", "package main\n\nvar xs = []T{\n\t{\n\t\ta: 1,\n", "\n\t{\n\t\ta: 2,\n\t},\n}\n", "\t},"),
+        ("cpp", "class A {\n  int x;\n", "\n\nint main() { return 0; }\n", "};"),
         ("javascript", JS_FUNCTION + "}\n", JS_AFTER, None),  # nothing is open
         ("javascript", JS_FUNCTION, "\n}\n", None),  # the line below closes it
         ("javascript", "function f(x) {\n  if (x) {\n", "\n    x++;\n  }\n}\n", None),  # a body comes
@@ -304,6 +308,10 @@ JS_LOOP = "function f(s) {\n  let n = 0;\n  for (const c of s) {\n    if (c == '
         "call-and-block",
         "python-list",
         "go",
+        "rust-let",
+        "rust-call",
+        "go-list-item",
+        "cpp-class",
         "closed",
         "closed-below",
         "body-below",
