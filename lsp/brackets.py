@@ -57,7 +57,7 @@ class ScanState:
         width, body = len(_INDENT.match(line).group(0)), line.lstrip(" \t")
         ended = 0
         for bracket, (text, i) in zip(reversed(self.stack), reversed(self.opened), strict=True):
-            opener = len(_INDENT.match(text, text.rfind("\n", 0, i) + 1).group(0))
+            opener = len(_line_indent(text, i))
             if width > opener or (width == opener and body.startswith(OPENERS[bracket])):
                 break
             ended += 1
@@ -65,9 +65,12 @@ class ScanState:
 
     def innermost_indent(self) -> str:
         """The leading whitespace of the line that holds the innermost open bracket."""
-        text, i = self.opened[-1]
-        start = text.rfind("\n", 0, i) + 1
-        return _INDENT.match(text, start).group(0)
+        return _line_indent(*self.opened[-1])
+
+
+def _line_indent(text: str, i: int) -> str:
+    """The leading whitespace of the line of `text` that holds index i."""
+    return _INDENT.match(text, text.rfind("\n", 0, i) + 1).group(0)
 
 
 @dataclass(frozen=True)
