@@ -327,11 +327,16 @@ class SyntaxConstraint:
             return None
 
     def _closes_better(self, view: _View, line: str) -> bool:
-        """True when the constraint accepts `line` and the file parses with fewer errors with it."""
+        """True when the constraint accepts `line` and the file parses with fewer errors with it.
+        A window cut inside the code below keeps that cut's errors either way: there both are
+        compared with what the window leaves open closed after it (`_clean_when_closed`)."""
         if not self.accepts(line):
             return False
-        tree, _ = self._reparse(view, encode(line), fresh=True)
-        return error_node_count(tree.root_node) < view.base_errors
+        tree, text = self._reparse(view, encode(line), fresh=True)
+        if self._window.whole_end:
+            return error_node_count(tree.root_node) < view.base_errors
+        closed = parse(self.language, text + self._closers(tree, text))
+        return error_node_count(closed.root_node) < self._closed_baseline(view)[1]
 
     def comments_only(self, middle: str) -> bool:
         """True when every line of `middle` that has text lies in a comment of the file with it in
@@ -385,7 +390,7 @@ class SyntaxConstraint:
         what the window leaves open, for the middle as for the baseline. A parse each, only for
         such middles in such windows, counted with the step checks.
         """
-        if self._window.whole_end or not (view.suffix and _opens_brackets(middle)):
+        if self._window.whole_end or not (view.suffix and _changes_depth(middle)):
             return False
         if view.closed_verdict is not None and view.closed_verdict[0] == middle:
             return view.closed_verdict[1]
@@ -785,13 +790,14 @@ def _in_comment(tree: Tree, start: int, end: int) -> bool:
     return node is not None and node.start_byte <= start and node.end_byte >= end
 
 
-def _opens_brackets(middle: bytes) -> bool:
-    """True when `middle` ends in an opening bracket and has more of them than closing ones: a line
-    that opens a block, an argument or a parameter list that goes on below it (a cheap filter
-    before a parse; a bracket in a string counts too)."""
-    if not middle.rstrip().endswith((b"(", b"[", b"{")):
-        return False
-    return sum(middle.count(b) for b in (b"(", b"[", b"{")) > sum(middle.count(b) for b in (b")", b"]", b"}"))
+def _changes_depth(middle: bytes) -> bool:
+    """True when `middle` ends in an opening bracket and has more of them than closing ones (a line
+    that opens a block, an argument or a parameter list that goes on below it), or has more closing
+    brackets than opening ones (a block's `}`): a cheap filter before a parse; a bracket in a
+    string counts too."""
+    opens = sum(middle.count(b) for b in (b"(", b"[", b"{"))
+    closes = sum(middle.count(b) for b in (b")", b"]", b"}"))
+    return closes > opens or (opens > closes and middle.rstrip().endswith((b"(", b"[", b"{")))
 
 
 def _open_quote(text: bytes, start: int) -> int | None:

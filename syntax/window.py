@@ -91,7 +91,8 @@ class _LiteralScan:
         self.depth = 0
 
     @classmethod
-    def at_end(cls, prefix: str, language: str | None) -> _LiteralScan:
+    def at_end(cls, prefix: str, language: str | None, cut: bool = False) -> _LiteralScan:
+        """The scan at the end of `prefix`; `cut`: the prefix starts after the file's start."""
         scan = cls(prefix, len(prefix), False, [], language)
         if scan.comments:
             scan.last_open, scan.last_close = prefix.rfind("/*"), prefix.rfind("*/")
@@ -99,6 +100,10 @@ class _LiteralScan:
         opened = starts_in_docstring(prefix, scan.triples)
         scan.odd = [(prefix.count(q) % 2 == 1) != (q == opened) for q in scan.triples]
         scan.depth = prefix.count("{") - prefix.count("}") if scan.braces else 0
+        if scan.braces and cut:
+            # A client's bounded prefix that begins inside a function closes blocks it never
+            # opened: the top level is where its items end, not its first line's depth.
+            scan.depth -= _lowest_depth(prefix)
         return scan
 
     def top_level(self, pos: int) -> bool:
@@ -135,6 +140,19 @@ class _LiteralScan:
         return self.last_open > self.last_close
 
 
+def _lowest_depth(text: str) -> int:
+    """The least `{` minus `}` count right after a `}` that starts a line (0 where none goes below
+    0): where a prefix cut inside a top-level item leaves it. An indented `}` is no evidence (a
+    prefix inside one long function, above a column-0 label)."""
+    depth = lowest = 0
+    for match in _BRACES.finditer(text):
+        depth += 1 if match.group() == "{" else -1
+        if match.group() == "}" and (match.start() == 0 or text[match.start() - 1] == "\n"):
+            lowest = min(lowest, depth)
+    return lowest
+
+
+_BRACES = re.compile("[{}]")
 _OPENS_AFTER = ("=", "(", "[", "{", ",", ":", "return", "yield", "+", "%")
 _PROSE = re.compile(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+")  # three plain words in a row
 _CODE_LINE = re.compile(
@@ -243,9 +261,10 @@ def _lines_forward(text: str, pos: int, lines: int) -> int:
         width *= 2
 
 
-def _window_start(prefix: str, config: WindowConfig, scan: _LiteralScan) -> tuple[int, bool]:
+def _window_start(prefix: str, config: WindowConfig, scan: _LiteralScan, cut: bool) -> tuple[int, bool]:
     """Character offset in `prefix` where the parsed window begins (a line start), and
-    whether that is the file's start or a top-level line."""
+    whether that is the file's start or a top-level line (`cut`: the prefix is not the file's
+    start)."""
     near = _lines_back(prefix, prefix.rfind("\n") + 1, config.before)
     far = _lines_back(prefix, near, config.extend)
     # The fallback, used when no top-level line is near: the nearest line start at least
@@ -259,12 +278,22 @@ def _window_start(prefix: str, config: WindowConfig, scan: _LiteralScan) -> tupl
     # A regex finds the candidate lines in C; only those are checked, nearest first, and the
     # literal scan moves backwards through the text once.
     for match in reversed(list(_CUT_LINE.finditer(prefix, far, fallback + 1))):
-        pos = match.start()
-        if not prefix.startswith(_CONTINUATIONS, pos) and scan.top_level(pos):
-            return pos, True
-    if far == 0 and not scan.inside(0):  # the prefix's start, unless it was cut inside a docstring
+        if _starts_item(prefix, match.start(), scan):
+            return match.start(), True
+    if far == 0 and not cut and not scan.inside(0):
         return 0, True
+    # The window would begin inside a block (a client's bounded prefix starts inside a long
+    # function): a top-level line fewer than `before` lines up parses better than that cut.
+    for match in _CUT_LINE.finditer(prefix, fallback + 1, prefix.rfind("\n") + 1):
+        if _starts_item(prefix, match.start(), scan):
+            return match.start(), True
+    if far == 0 and not scan.inside(0):  # the prefix's start, unless it was cut inside a docstring
+        return 0, False
     return fallback, False
+
+
+def _starts_item(text: str, pos: int, scan: _LiteralScan) -> bool:
+    return not text.startswith(_CONTINUATIONS, pos) and scan.top_level(pos)
 
 
 def _below_literal(prefix: str, near: int, scan: _LiteralScan) -> int:
@@ -290,9 +319,8 @@ def _window_end(suffix: str, config: WindowConfig, scan: _LiteralScan) -> tuple[
             break
         fallback = _lines_forward(suffix, fallback, 1)
     for match in _CUT_LINE.finditer(suffix, fallback, far + 1):
-        pos = match.start()
-        if not suffix.startswith(_CONTINUATIONS, pos) and scan.top_level(pos):
-            return pos, True
+        if _starts_item(suffix, match.start(), scan):
+            return match.start(), True
     if far < len(suffix):
         return fallback, False
     if not scan.inside(len(suffix)):
@@ -384,10 +412,10 @@ def cut_window(
     (`_closer`).
     """
     config = config or WindowConfig()
-    back = _LiteralScan.at_end(prefix, language)
+    back = _LiteralScan.at_end(prefix, language, prefix_cut)
     forth = _LiteralScan(suffix, 0, back.comment, list(back.odd), language)
     forth.depth = back.depth
-    start, whole_start = _window_start(prefix, config, back)
+    start, whole_start = _window_start(prefix, config, back, prefix_cut)
     end, whole_end = _window_end(suffix, config, forth)
     whole_start = whole_start and not (prefix_cut and start == 0)
     whole_end = whole_end and not (suffix_cut and end == len(suffix))

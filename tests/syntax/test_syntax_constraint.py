@@ -206,10 +206,10 @@ GETTERS = "".join(f"    fn get_{i}(&self) -> u32 {{\n        self.field_{i}\n   
 
 
 def test_a_window_cut_inside_rust_items_narrows_to_the_block_around_the_cursor() -> None:
-    # A client's bounded context starts among a struct's fields and stops inside the next impl:
-    # both edges parse as errors, which made every draft's parse slow. The method that holds the
-    # cursor parses alone with no other error than the half-typed line's, and becomes the window.
-    prefix = FIELDS + "impl Engine {\n" + GETTERS + "    fn total(&self) -> u32 {\n        let sum = "
+    # A client's bounded context starts inside a method of a long impl and stops inside the next
+    # impl: both edges parse as errors, which made every draft's parse slow. The method that holds
+    # the cursor parses alone with no other error than the half-typed line's, and becomes the window.
+    prefix = "        self.field_0\n    }\n\n" + GETTERS + "    fn total(&self) -> u32 {\n        let sum = "
     suffix = "\n        sum + 1\n    }\n" + GETTERS + "}\n\nimpl Other {\n" + GETTERS
     constraint = SyntaxConstraint("rust", prefix, suffix, prefix_cut=True, suffix_cut=True)
     assert constraint.accepts("self.field_0 + self.field_1;")
@@ -335,6 +335,20 @@ def test_no_closing_line_where_the_window_stops_before_the_code_below() -> None:
     assert SyntaxConstraint("javascript", JS_FUNCTION, "\n", suffix_cut=True).closing_line() is None
 
 
+GO_LOOP_AFTER = "\n\treturn x\n}\n\nfunc g() {\n\tfor {\n\t\tg()\n"  # cut inside the next function
+
+
+@pytest.mark.parametrize("typed", ["\t\t", "\t"])
+def test_a_closer_is_accepted_where_the_window_ends_inside_the_next_function(typed) -> None:
+    # With the closer, the window's unclosed tail is the next function instead of this one, and
+    # tree-sitter's recovery blamed that function's header on it: the right `}` was refused.
+    prefix = "package main\n\nfunc f(x int) int {\n\tif x > 0 {\n\t\tx++\n" + typed
+    constraint = SyntaxConstraint("go", prefix, GO_LOOP_AFTER, suffix_cut=True)
+    assert constraint.closing_line() == "}"
+    assert constraint.accepts("}")
+    assert not constraint.accepts("}}")
+
+
 @pytest.mark.parametrize(
     ("language", "middle", "comments"),
     [
@@ -369,8 +383,8 @@ def test_a_cut_window_tries_a_bounded_number_of_blocks(monkeypatch) -> None:
     real_parse = constraint_module.parse
     monkeypatch.setattr(constraint_module, "blocks_around", slivers)
     monkeypatch.setattr(constraint_module, "parse", lambda *a: parses.append(1) or real_parse(*a))
-    prefix = "        x := 1\n\t}\n}\n" * 20 + "func f() {\n\ty := "
-    constraint = SyntaxConstraint("go", prefix, "\n\treturn y\n}\n", prefix_cut=True)
+    prefix = "        x := 1\n\t}\n" * 20 + "\tif f() {\n\t\ty := "
+    constraint = SyntaxConstraint("go", prefix, "\n\t\treturn y\n\t}\n", prefix_cut=True)
     constraint.prepare()
     assert len(parses) == 1 + constraint_module._BLOCKS_TRIED + 1  # the window, the blocks, the prefix
     assert constraint.accepts("2")
@@ -477,9 +491,13 @@ def test_odd_input_never_raises(language: str, caplog: pytest.LogCaptureFixture)
     for prefix, suffix in [("", ""), ("x = ", "\n"), ("\ud800\r\n", "😀\r\n"), ("f(\n", prose)]:
         # A clock that never moves: on a loaded machine the real one can spend the step checks'
         # budget, and this test is about odd input, not the budget.
-        constraint = SyntaxConstraint(language, prefix, suffix, suffix_cut=suffix == prose, clock=lambda: 0.0)
+        def constraint_for_one() -> SyntaxConstraint:  # each middle with the whole budget of checks
+            return SyntaxConstraint(language, prefix, suffix, suffix_cut=suffix == prose, clock=lambda: 0.0)
+
+        constraint = constraint_for_one()
         constraint.prepare()
         for middle in WEIRD:
+            constraint = constraint_for_one()
             for complete in (True, False):
                 ranges = constraint.invalid_ranges(middle, complete)
                 assert all(0 <= a < b <= len(middle) for a, b in ranges), (middle, ranges)

@@ -76,7 +76,7 @@ def test_a_prefix_that_starts_in_a_long_docstring_is_parsed_from_below_it() -> N
     prose = "".join(f"line {i} of the module's long explanation.\n" for i in range(60))
     prefix = prose + '"""\n\nimport sys\n\ndef trace(message):\n'
     window = cut_window(prefix, "\n\ndef other():\n    pass\n", WindowConfig(before=30, after=5), "python")
-    assert window.prefix.startswith("\nimport sys")
+    assert window.prefix.startswith("import sys") and window.whole_start
     body = '    """Print the message."""\n    print(message)'
     assert not parse("python", encode(window.prefix + body + window.suffix)).root_node.has_error
 
@@ -149,6 +149,26 @@ def test_edges_the_client_cut_are_not_whole() -> None:
     assert window.whole_start and window.whole_end
     window = cut_window(prefix, suffix, None, "python", prefix_cut=True, suffix_cut=True)
     assert not window.whole_start and not window.whole_end
+
+
+RUST_AFTER_A_LONG_FUNCTION = "            x\n        }\n    }\n}\n\nstruct S {\n    a: u32,\n}\n\n"
+
+
+def test_a_prefix_cut_inside_a_function_starts_at_the_first_top_level_line_after_it() -> None:
+    # The client's prefix begins inside a function that ends above the cursor: the closers it
+    # never opened put the top level below its first line, and a top-level line nearer than
+    # `before` lines parses better than the cut.
+    prefix = RUST_AFTER_A_LONG_FUNCTION + "impl S {\n    fn get(&self) -> u32 {\n        "
+    window = cut_window(prefix, "self.a\n    }\n}\n", None, "rust", prefix_cut=True)
+    assert window.prefix.startswith("struct S {") and window.whole_start
+    window = cut_window(prefix, "self.a\n    }\n}\n", None, "rust")  # the file's start: nothing cut
+    assert window.prefix == prefix and window.whole_start
+
+
+def test_a_cut_prefix_inside_one_long_function_has_no_top_level_line() -> None:
+    prefix = "        x += 1\n    }\nlabel:\n    for {\n        "
+    window = cut_window(prefix, "y()\n    }\n}\n", None, "go", prefix_cut=True)
+    assert window.prefix == prefix and not window.whole_start
 
 
 def test_a_go_raw_string_is_a_literal_the_window_does_not_cut_into() -> None:
