@@ -489,15 +489,12 @@ def test_odd_input_never_raises(language: str, caplog: pytest.LogCaptureFixture)
     # the window. The constraint fails open and logs on an exception, so the log must stay empty.
     prose = "\nThe text of a help string goes on here.\n" * 3
     for prefix, suffix in [("", ""), ("x = ", "\n"), ("\ud800\r\n", "😀\r\n"), ("f(\n", prose)]:
-        # A clock that never moves: on a loaded machine the real one can spend the step checks'
-        # budget, and this test is about odd input, not the budget.
-        def constraint_for_one() -> SyntaxConstraint:  # each middle with the whole budget of checks
-            return SyntaxConstraint(language, prefix, suffix, suffix_cut=suffix == prose, clock=lambda: 0.0)
-
-        constraint = constraint_for_one()
-        constraint.prepare()
         for middle in WEIRD:
-            constraint = constraint_for_one()
+            # Each middle with the whole budget of checks, and a clock that never moves: on a
+            # loaded machine the real one can spend it, and this test is about odd input.
+            cut = suffix == prose
+            constraint = SyntaxConstraint(language, prefix, suffix, suffix_cut=cut, clock=lambda: 0.0)
+            constraint.prepare()
             for complete in (True, False):
                 ranges = constraint.invalid_ranges(middle, complete)
                 assert all(0 <= a < b <= len(middle) for a, b in ranges), (middle, ranges)
