@@ -3,7 +3,8 @@
 A completion can only create errors near the cursor, so parsing a few dozen lines either side
 is enough, and it keeps a 10,000-line file as cheap as a 100-line one. The cut is made at a line
 that starts a top-level item (no indentation, begins with a word), so the window begins and ends
-where a parser expects a new statement; where no such line is near, the cut falls at the minimum
+where a parser expects a new statement (before the cursor, where none lies beyond the minimum
+distance, the first one within it); where no such line is near, the cut falls at the minimum
 distance and the errors that causes are present in the baseline parse too, so they are not
 blamed on the completion (see constraint.py, which also supplies, for Python, the brackets such
 a cut leaves unmatched).
