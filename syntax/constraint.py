@@ -317,7 +317,9 @@ class SyntaxConstraint:
             return None
         try:
             view = self._view(True)
-            due = _closers_due(self._prefix, self._suffix, view.prefix_open, self._suffix_goes_on)
+            # The request's suffix: a window narrowed to the block around the cursor ends there.
+            _, suffix, _, _, suffix_cut = self._request
+            due = _closers_due(self._prefix, encode(suffix), view.prefix_open, suffix_cut)
             if due is None:
                 return None
             ends = ("", ";", ",") if self.language != "python" else ("", ",")

@@ -11,6 +11,7 @@ from mercury.denoiser.api import CompletionRequest
 from mercury.syntax import LANGUAGES, SyntaxConstraint, constraint_for
 from mercury.syntax import constraint as constraint_module
 from mercury.syntax.languages import parse
+from mercury.syntax.window import Window
 
 
 def test_factory_returns_a_constraint_for_known_languages() -> None:
@@ -333,6 +334,14 @@ def test_a_blank_line_the_code_below_leaves_a_block_open_on_is_closed(
 def test_no_closing_line_where_the_window_stops_before_the_code_below() -> None:
     # The suffix was cut by the client's budget: the code that closes the block may follow.
     assert SyntaxConstraint("javascript", JS_FUNCTION, "\n", suffix_cut=True).closing_line() is None
+
+
+def test_the_closing_line_reads_the_code_below_past_the_window(monkeypatch) -> None:
+    # A window narrowed to the block around the cursor (`_clean_block`) can end at the cursor's
+    # line: the code below, which says whether the block ends here, is read from the request.
+    monkeypatch.setattr(constraint_module, "cut_window", lambda prefix, suffix, *rest: Window(prefix, "\n"))
+    assert SyntaxConstraint("javascript", JS_FUNCTION, JS_AFTER).closing_line() == "}"
+    assert SyntaxConstraint("javascript", JS_FUNCTION, "\n}\n").closing_line() is None  # closed below
 
 
 GO_LOOP_AFTER = "\n\treturn x\n}\n\nfunc g() {\n\tfor {\n\t\tg()\n"  # cut inside the next function
