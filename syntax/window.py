@@ -373,12 +373,13 @@ def blocks_around(text: bytes, cursor: int) -> Iterator[tuple[int, int]]:
 
 def _block_end(text: bytes, pos: int, level: int) -> int | None:
     """End of a block at indentation `level` whose lines go on from line start `pos`: before the
-    first line indented no deeper, or after it where it closes a bracket; None past the text."""
+    first line indented no deeper, or after it where it closes a bracket at `level` (a shallower
+    closer is an outer block's: this one's is missing); None past the text."""
     while pos < len(text):
         end = text.find(b"\n", pos) + 1 or len(text)
         line = text[pos:end]
         if line.strip() and indent_width(line) <= level:
-            return end if line.lstrip().startswith(_CLOSING) else pos
+            return end if line.lstrip().startswith(_CLOSING) and indent_width(line) == level else pos
         pos = end
     return None
 

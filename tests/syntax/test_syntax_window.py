@@ -218,6 +218,17 @@ def test_blocks_around_the_cursor_are_read_from_indentation_nearest_first() -> N
     assert next(blocks_around(NESTED, empty)) == (NESTED.index(b"        if"), NESTED.index(b"    }\n}"))
 
 
+def test_a_block_whose_closer_is_missing_ends_before_the_outer_blocks_closer() -> None:
+    # Enter after `y();` opened the line that lacks the `if` block's `}`; the next line closes the
+    # function, so the `if` block ends before it. Taken as its closer, the block parsed clean, and
+    # the window narrowed to it refused the `}` the line needs.
+    missing = NESTED.replace(b"\n\n        }\n", b"\n            \n")
+    cursor = missing.index(b"            \n") + 12
+    blocks = [missing[a:b] for a, b in blocks_around(missing, cursor)]
+    assert blocks[0] == missing[missing.index(b"        if") : missing.index(b"    }\n}")]
+    assert blocks[1] == missing[9:-2]
+
+
 def test_blocks_around_stop_where_a_block_runs_past_the_text() -> None:
     cut = NESTED[: NESTED.index(b"    }\n}")]  # the function's and the impl's braces are cut off
     assert [cut[a:b] for a, b in blocks_around(cut, cut.index(b"y();"))] == [cut[cut.index(b"        if") :]]
