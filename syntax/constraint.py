@@ -330,13 +330,15 @@ class SyntaxConstraint:
 
     def _closes_better(self, view: _View, line: str) -> bool:
         """True when the constraint accepts `line` and the file parses with fewer errors with it.
-        A window cut inside the code below keeps that cut's errors either way: there both are
-        compared with what the window leaves open closed after it (`_clean_when_closed`)."""
+        A window cut inside the code below can keep that cut's errors either way: there both are
+        also compared with what the window leaves open closed after it (`_clean_when_closed`)."""
         if not self.accepts(line):
             return False
         tree, text = self._reparse(view, encode(line), fresh=True)
+        if error_node_count(tree.root_node) < view.base_errors:
+            return True
         if self._window.whole_end:
-            return error_node_count(tree.root_node) < view.base_errors
+            return False
         closed = parse(self.language, text + self._closers(tree, text))
         return error_node_count(closed.root_node) < self._closed_baseline(view)[1]
 
