@@ -329,18 +329,15 @@ class SyntaxConstraint:
             return None
 
     def _closes_better(self, view: _View, line: str) -> bool:
-        """True when the constraint accepts `line` and the file parses with fewer errors with it.
-        A window cut inside the code below can keep that cut's errors either way: there both are
-        also compared with what the window leaves open closed after it (`_clean_when_closed`)."""
+        """True when the constraint accepts `line` and the file parses with fewer errors with it,
+        or as many in a window cut inside the code below: tree-sitter's recovery closes the
+        window's open blocks at its end, with an error there either way, which hides the one the
+        line mends (the indentation below says the line is due, `_closers_due`)."""
         if not self.accepts(line):
             return False
-        tree, text = self._reparse(view, encode(line), fresh=True)
-        if error_node_count(tree.root_node) < view.base_errors:
-            return True
-        if self._window.whole_end:
-            return False
-        closed = parse(self.language, text + self._closers(tree, text))
-        return error_node_count(closed.root_node) < self._closed_baseline(view)[1]
+        tree, _ = self._reparse(view, encode(line), fresh=True)
+        errors = error_node_count(tree.root_node)
+        return errors < view.base_errors or (errors == view.base_errors and not self._window.whole_end)
 
     def comments_only(self, middle: str) -> bool:
         """True when every line of `middle` that has text lies in a comment of the file with it in
