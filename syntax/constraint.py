@@ -387,7 +387,8 @@ class SyntaxConstraint:
         A window the client's bounded context cuts inside a long function ends with its blocks
         open. A line that opens one more (`if err != nil {`, `fn f<T>(`, whose closer lies past the
         window) changes how tree-sitter's recovery wraps the unclosed tail, and the enclosing
-        header's tokens became new culprits: right lines were refused. The file is assumed to close
+        header's tokens became new culprits: right lines were refused. So does a block's `}`,
+        after which the unclosed tail is the next function's instead of this one's. The file is assumed to close
         what the window leaves open, for the middle as for the baseline. A parse each, only for
         such middles in such windows, counted with the step checks.
         """
