@@ -43,7 +43,8 @@ class CompletionResult:
     text: str
     # "eom" | "newline" | "budget" | "cancelled" | "constraint" | "repetition" | "scope" | "time" |
     # "unchecked" | "comments" (a multi-line span the vetoes left with comments only, dropped) |
-    # "closer" (the constraint's `closing_line`, where no text was found)
+    # "closer" (the constraint's `closing_line`, where no text was found, or before any decoding
+    # below a statement that leaves its block, `after_exit`)
     stop_reason: str
     steps: int = 0  # denoising steps (each one forward pass of the canvas)
     forward_passes: int = 0  # all forward passes, context encoding included
@@ -96,6 +97,13 @@ class SpanConstraint(Protocol):
 
     def comments_only(self, middle: str) -> bool:
         """True when every line of `middle` with text lies in a comment of the file with it in place."""
+        ...
+
+    def after_exit(self) -> bool:
+        """True when the cursor's line is blank below a statement that leaves its block (`return`,
+        `break`, `throw`...): nothing after it in the block runs, so where the code below shows the
+        block ending, the line needs the block's closer (`closing_line`) and nothing a model would
+        write. A look at the text, safe to call while the constraint's setup runs aside."""
         ...
 
     def closing_line(self) -> str | None:

@@ -311,6 +311,9 @@ class _PreparedAside:
     def comments_only(self, middle: str) -> bool:
         return self._ready().comments_only(middle)
 
+    def after_exit(self) -> bool:
+        return self._constraint.after_exit()  # a look at the text: no need to wait for the setup
+
     def closing_line(self) -> str | None:
         return self._ready().closing_line()
 

@@ -130,7 +130,10 @@ class BlockDiffusionSampler:
         constraint: SpanConstraint | None = None,
         cancelled: Callable[[], bool] = lambda: False,
     ) -> SpanOutcome:
-        """Fill the middle after the clean stream (`cache` followed by the `pending` context tokens)."""
+        """Fill the middle after the clean stream (`cache` followed by the `pending` context tokens).
+        Below a statement that leaves its block, the block's closer needs no model (`after_exit`)."""
+        if constraint is not None and constraint.after_exit() and (closing := constraint.closing_line()):
+            return SpanOutcome(self.tok.encode(closing), closing, "closer")
         out = SpanOutcome([], "", "budget")
         context_len = (cache.length if cache is not None else 0) + len(pending)
         while len(out.ids) < settings.max_tokens:

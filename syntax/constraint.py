@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,6 +96,15 @@ _NEAR_CURSOR_BYTES = 200
 # or third in nearly every case (Go and Rust held-out lines), and deeply nested text must not cost
 # a parse per level.
 _BLOCKS_TRIED = 4
+# Statements after which nothing in their block runs (`after_exit`). Python has no closers; Go's
+# `fallthrough` is followed by a case label.
+_C_EXITS = re.compile(r"(?:return|break|continue|throw|goto)\b")
+_EXITS = {
+    "go": re.compile(r"(?:return|break|continue|goto)\b|panic\("),
+    "rust": re.compile(r"(?:return|break|continue)\b|(?:panic|unreachable|todo|unimplemented)!"),
+    **dict.fromkeys(("javascript", "typescript", "tsx", "java", "c", "cpp"), _C_EXITS),
+}
+_GOES_ON = tuple("+-*/%&|^=<>,.?:([{\\")  # a line ending so continues its statement below
 # Drafts one completion may parse for its step checks; past the budget drafts go unchecked and the
 # finished span is still checked. A count, not a clock, so that an answer does not depend on the
 # machine's load. A typical check takes 0.1-0.5 ms; half of the completions of warm typing parse at
@@ -306,6 +316,13 @@ class SyntaxConstraint:
             for kind, start, _ in self._view(True).base_keys
         )
 
+    def after_exit(self) -> bool:
+        """True when the cursor's line is blank below a whole statement that leaves its block
+        (`return err`, `break`, `throw e;`, `panic!(...)`): nothing after it in the block runs.
+        A look at the request's text, with no setup: safe beside `prepare`."""
+        exits = _EXITS.get(self.language)
+        return exits is not None and _ends_with_exit(self._request[0], exits)
+
     def closing_line(self) -> str | None:
         """The closers a blank cursor line needs: where the code below has left a block (or a
         bracket) opened above without closing it, that block's closers at its opener's
@@ -388,9 +405,9 @@ class SyntaxConstraint:
         open. A line that opens one more (`if err != nil {`, `fn f<T>(`, whose closer lies past the
         window) changes how tree-sitter's recovery wraps the unclosed tail, and the enclosing
         header's tokens became new culprits: right lines were refused. So does a block's `}`,
-        after which the unclosed tail is the next function's instead of this one's. The file is assumed to close
-        what the window leaves open, for the middle as for the baseline. A parse each, only for
-        such middles in such windows, counted with the step checks.
+        after which the unclosed tail is the next function's instead of this one's. The file is
+        assumed to close what the window leaves open, for the middle as for the baseline. A parse
+        each, only for such middles in such windows, counted with the step checks.
         """
         if self._window.whole_end or not (view.suffix and _changes_depth(middle)):
             return False
@@ -780,6 +797,17 @@ def _closers_due(
     if not due:
         return None
     return decode(indent[len(typed) :]) + closers if indent.startswith(typed) else closers
+
+
+def _ends_with_exit(prefix: str, exits: re.Pattern[str]) -> bool:
+    """True when the cursor's line is blank so far and the line of code above it is a whole
+    statement (its brackets balanced, nothing left to continue it) that `exits` matches."""
+    head, _, typed = prefix.rpartition("\n")
+    if typed.strip():
+        return False
+    above = next((line.strip() for line in reversed(head[-2000:].split("\n")) if line.strip()), "")
+    opened = sum(above.count(b) for b in "([{") - sum(above.count(b) for b in ")]}")
+    return bool(exits.match(above)) and opened == 0 and not above.endswith(_GOES_ON)
 
 
 def _in_comment(tree: Tree, start: int, end: int) -> bool:

@@ -69,6 +69,9 @@ class DraftCheck:
     def comments_only(self, middle):
         return middle.strip().startswith("#")
 
+    def after_exit(self):
+        return False
+
     def closing_line(self):
         return None
 
@@ -677,6 +680,30 @@ def test_a_span_that_finds_no_text_answers_the_closing_line(multiline):
     settings = SpanSettings(tau=0.5, multiline=multiline)
     out = sampler_for(end * 4, [0.99] * 8).fill([0, 1, 2], None, settings, ClosesAtTheCursor())
     assert out.text == "}" and out.stop_reason == "closer" and TOK.decode(out.ids) == "}"
+
+
+class AfterExit(ClosesAtTheCursor):
+    """A blank line below a `return`, where the code below shows the block ending (or not)."""
+
+    def __init__(self, due: bool):
+        super().__init__("alpha")
+        self.due = due
+
+    def after_exit(self):
+        return True
+
+    def closing_line(self):
+        return "}" if self.due else None
+
+
+@pytest.mark.parametrize("multiline", [False, True], ids=["line", "multi-line"])
+def test_below_a_statement_that_leaves_its_block_the_closer_is_answered_without_the_model(multiline):
+    script = ids("alpha\n") + [TOK.eom_id]
+    settings = SpanSettings(tau=0.5, multiline=multiline)
+    out = sampler_for(script, [0.99] * 8).fill([0, 1, 2], None, settings, AfterExit(due=True))
+    assert (out.text, out.stop_reason, out.steps, TOK.decode(out.ids)) == ("}", "closer", 0, "}")
+    out = sampler_for(script, [0.99] * 8).fill([0, 1, 2], None, settings, AfterExit(due=False))
+    assert out.text == "alpha" and out.steps > 0  # no closer due: the model writes the line
 
 
 @pytest.mark.parametrize(("valid", "answer"), [(("alpha",), "alpha"), ((), "}")], ids=["accepted", "refused"])

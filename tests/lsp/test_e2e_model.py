@@ -184,6 +184,20 @@ async def test_a_closer_replaces_the_indentation_an_editor_typed_past_its_opener
         assert item.range == types.Range(start=start, end=end)
 
 
+@pytest.mark.skipif(ROUTED not in available_models(), reason=f"models/{ROUTED} is not built yet")
+async def test_enter_after_a_return_at_a_blocks_end_is_shown_the_blocks_closer():
+    """Nothing after `return err` in its block runs, and the code below ends the block: the line
+    Enter opens (indented like the `return`) is shown the `}` at the `if`'s indentation."""
+    text = "package main\n\nfunc check(err error) error {\n\tif err != nil {\n\t\treturn err\n\t\t\n"
+    text += "\treturn nil\n}\n"
+    async with lsp_session(SERVER) as client:
+        open_doc(client, "file:///work/check.go", text, language_id="go")
+        (item,) = (await inline(client, "file:///work/check.go", 5, 2)).items
+        assert item.insert_text == "}"
+        start, end = types.Position(line=5, character=1), types.Position(line=5, character=2)
+        assert item.range == types.Range(start=start, end=end)
+
+
 async def test_cancellation_is_answered_with_request_cancelled():
     async with lsp_session(SERVER) as client:
         open_doc(client, "file:///work/long.py", "def long_function(a, b, c):\n\n")

@@ -373,6 +373,41 @@ def test_a_closer_is_answered_where_the_window_ends_inside_the_code_below(langua
     assert constraint.accepts("}}") == (language == "rust")
 
 
+GO_RETURN = "package main\n\nfunc f(err error) error {\n\tif err != nil {\n\t\treturn err\n"
+GO_BELOW = "\n\treturn nil\n}\n"
+RUST_RETURN = "fn f(x: u8) -> u8 {\n    if x > 1 {\n        return 2;\n"
+JAVA_BREAK = "class A {\n  int f(int x) {\n    while (x > 0) {\n      break;\n"
+
+
+@pytest.mark.parametrize(
+    ("language", "prefix", "suffix", "after_exit", "closing"),
+    [
+        ("go", GO_RETURN + "\t\t", GO_BELOW, True, "}"),  # Enter after `return err`
+        ("go", GO_RETURN + "\t", GO_BELOW, True, "}"),
+        ("go", GO_RETURN.replace("return err", "panic(err)") + "\t\t", GO_BELOW, True, "}"),
+        ("go", GO_RETURN + "\t\t", "\n\t\tlog(err)\n\t}\n\treturn nil\n}\n", True, None),  # code below
+        ("rust", RUST_RETURN + "        ", "\n    x\n}\n", True, "}"),
+        ("java", JAVA_BREAK + "      ", "\n    return x;\n  }\n}\n", True, "}"),
+        ("javascript", JS_FUNCTION + "  ", JS_AFTER, True, "}"),  # `return y;` above
+        ("go", GO_RETURN.replace("return err", "return errors.New(") + "\t\t", GO_BELOW, False, None),
+        ("go", GO_RETURN.replace("return err", "return a +") + "\t\t", GO_BELOW, False, None),
+        ("go", GO_RETURN.replace("return err", "// return err") + "\t\t", GO_BELOW, False, None),
+        ("go", GO_RETURN.replace("return err", "returned(err)") + "\t\t", GO_BELOW, False, None),
+        ("go", GO_RETURN + "\t\tx", GO_BELOW, False, None),  # the line has text
+        ("python", "def f(x):\n    if x:\n        return 1\n        ", "\n    return 2\n", False, None),
+    ],
+    ids=[
+        "go", "go-shallower", "go-panic", "go-code-below", "rust", "java", "javascript",
+        "open-call", "operator", "comment", "a-word-that-starts-so", "text", "python",
+    ],
+)  # fmt: skip
+def test_a_blank_line_below_a_statement_that_leaves_its_block(language, prefix, suffix, after_exit, closing):
+    constraint = SyntaxConstraint(language, prefix, suffix)
+    assert constraint.after_exit() == after_exit
+    if after_exit:
+        assert constraint.closing_line() == closing
+
+
 @pytest.mark.parametrize(
     ("language", "middle", "comments"),
     [
