@@ -13,6 +13,7 @@ call then matches a handful of tokens. Offsets are byte offsets into the rendere
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -129,6 +130,41 @@ def blamed_brackets(
     if suffix_whole:
         blamed += [t for t in pairing.open if t.origin == "middle"]
     return blamed
+
+
+def misaligned(
+    prefix_open: list[Bracket],
+    middle: list[Bracket],
+    suffix_close: list[Bracket],
+    indent: Callable[[Bracket], int | None],
+) -> list[Bracket]:
+    """Closers of the middle that take a prefix opener, where a closer of the suffix that starts its
+    line then pairs with an opener on a line of another indentation, though without the middle it
+    paired with one of its own (`indent`: a bracket's line's indentation; for a closer, None where
+    it does not start its line).
+
+    The middle closed a block early, and the suffix's closers shifted outward by one. Where the
+    window ends before the file does, only this shows it: the shifted closers leave none over in
+    the window, and Go's grammar takes statements outside a function (`}` then `return true`
+    after an `if` body closed the function above the rest of its code)."""
+    took = [
+        c
+        for o, c in _pair(prefix_open + middle + suffix_close).pairs
+        if (o.origin, c.origin) == ("prefix", "middle")
+    ]
+    if not took:
+        return []
+
+    def aligned(tokens: list[Bracket]) -> dict[int, bool]:
+        pairs = _pair(tokens).pairs
+        return {
+            c.start: indent(o) == indent(c)
+            for o, c in pairs
+            if c.origin == "suffix" and indent(c) is not None
+        }
+
+    before, after = aligned(prefix_open + suffix_close), aligned(prefix_open + middle + suffix_close)
+    return took if any(before.get(start) and not ok for start, ok in after.items()) else []
 
 
 @dataclass

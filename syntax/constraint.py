@@ -576,6 +576,9 @@ class SyntaxConstraint:
             prefix_whole=view.prefix_whole,
             suffix_whole=view.suffix_whole,
         )
+        if not blamed and view.suffix_close:
+            base = self._prefix + view.suffix  # the prefix's and suffix's brackets are offsets in it
+            blamed = brackets.misaligned(view.prefix_open, middle, view.suffix_close, _line_indent(base))
         return [(b.start - start, b.end - start) for b in blamed]
 
     def _call_ranges(self, node: Node, text: bytes, start: int, end: int) -> list[tuple[int, int]]:
@@ -797,6 +800,18 @@ def _closers_due(
     if not due:
         return None
     return decode(indent[len(typed) :]) + closers if indent.startswith(typed) else closers
+
+
+def _line_indent(text: bytes) -> Callable[[brackets.Bracket], int | None]:
+    """A bracket's line's indentation in `text`; for a closer, None where it does not start its line."""
+
+    def indent(bracket: brackets.Bracket) -> int | None:
+        line_start = text.rfind(b"\n", 0, bracket.start) + 1
+        if bracket.kind in brackets.PAIRS:
+            return indent_width(text[line_start : bracket.start])
+        return bracket.start - line_start if not text[line_start : bracket.start].strip() else None
+
+    return indent
 
 
 def _ends_with_exit(prefix: str, exits: re.Pattern[str]) -> bool:

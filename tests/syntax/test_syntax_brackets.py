@@ -3,7 +3,14 @@
 
 from __future__ import annotations
 
-from mercury.syntax.brackets import Bracket, blamed_brackets, bracket_tokens, reduce_prefix, reduce_suffix
+from mercury.syntax.brackets import (
+    Bracket,
+    blamed_brackets,
+    bracket_tokens,
+    misaligned,
+    reduce_prefix,
+    reduce_suffix,
+)
 from mercury.syntax.languages import parse
 
 
@@ -59,6 +66,23 @@ def test_draft_openers_may_still_close() -> None:
 def test_old_strays_are_not_blamed() -> None:
     # A stray `(` above and a stray `]` below belong to the file, not to the middle.
     assert _blame("g(\nif x {", "y()", "}\n]") == ""
+
+
+def test_a_middle_that_shifts_the_suffixs_closers_to_openers_of_other_indentation_is_blamed() -> None:
+    # func {, if { open at widths 0 and 1; the suffix's closers at widths 1 and 0 (the window ends
+    # after them). The middle's `}` closes the `if`: right where the suffix's first closer is the
+    # function's (the if's was missing), early where it is the if's own.
+    prefix = [Bracket(10, 11, "{", "prefix"), Bracket(30, 31, "{", "prefix")]
+    widths = {10: 0, 30: 1, 200: 1, 300: 0}
+    suffix = [Bracket(200, 201, "}", "suffix"), Bracket(300, 301, "}", "suffix")]
+    middle = [Bracket(100, 101, "}", "middle")]
+
+    def indent(bracket: Bracket) -> int | None:
+        return widths[bracket.start]
+
+    assert misaligned(prefix, middle, suffix, indent) == middle
+    assert misaligned(prefix, middle, suffix[1:], indent) == []  # the suffix needed the `}`
+    assert misaligned(prefix, [], suffix, indent) == []
 
 
 def test_reductions() -> None:

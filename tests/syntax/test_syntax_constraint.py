@@ -373,6 +373,17 @@ def test_a_closer_is_answered_where_the_window_ends_inside_the_code_below(langua
     assert constraint.accepts("}}") == (language == "rust")
 
 
+def test_a_block_closed_early_is_refused_where_the_window_ends_inside_the_function() -> None:
+    # Go's grammar takes statements outside a function: closing the `if` and going on closes the
+    # function early, above the rest of its code, and only the suffix's closers, shifted to
+    # openers of another indentation, show it in a window that ends inside the function.
+    prefix = 'package main\n\nfunc clean(p *P) {\n\tif p.Dir == "" {\n\t\t'
+    suffix = "\n\t}\n\tdirs, err := read(p.Dir)\n\tfor _, d := range dirs {\n\t\tuse(d, err)\n"
+    constraint = SyntaxConstraint("go", prefix, suffix, suffix_cut=True)
+    assert constraint.accepts("return")
+    assert not constraint.accepts("return\n\t}\n\t\treturn")
+
+
 GO_RETURN = "package main\n\nfunc f(err error) error {\n\tif err != nil {\n\t\treturn err\n"
 GO_BELOW = "\n\treturn nil\n}\n"
 RUST_RETURN = "fn f(x: u8) -> u8 {\n    if x > 1 {\n        return 2;\n"
