@@ -328,11 +328,13 @@ class SyntaxConstraint:
         bracket) opened above without closing it, that block's closers at its opener's
         indentation, provided the file then parses with fewer errors (`_closers_due`). Where the
         closers alone do not, the same with the `;` that ends a statement (Rust's `let x = match
-        y {` ... `};`, a call's `);`) or the `,` that ends a list item. None elsewhere, or where
-        setup failed. The sampler answers it where it found no text."""
+        y {` ... `};`, a call's `);`) or the `,` that ends a list item. None elsewhere, inside a
+        string or comment, or where setup failed. The sampler answers it where it found no text."""
         if not self._ready():
             return None
         try:
+            if self._cursor_in_literal():  # a `}` in a help text's prose adds no error, nor is due
+                return None
             view = self._view(True)
             # The request's suffix: a window narrowed to the block around the cursor ends there.
             _, suffix, _, _, suffix_cut = self._request

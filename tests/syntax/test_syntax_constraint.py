@@ -373,6 +373,14 @@ def test_a_closer_is_answered_where_the_window_ends_inside_the_code_below(langua
     assert constraint.accepts("}}") == (language == "rust")
 
 
+@pytest.mark.parametrize("suffix_cut", [False, True])
+def test_no_closing_line_inside_a_string(suffix_cut) -> None:
+    # A Go command's help text: its prose at column 0 reads like code shallower than the `{`.
+    prefix = "package doc\n\nvar CmdDoc = &Command{\n\tLong: `\nShow the documentation of a package.\n"
+    suffix = "\nThe flags are:\n\t-all\n`,\n}\n"
+    assert SyntaxConstraint("go", prefix, suffix, suffix_cut=suffix_cut).closing_line() is None
+
+
 def test_a_block_closed_early_is_refused_where_the_window_ends_inside_the_function() -> None:
     # Go's grammar takes statements outside a function: closing the `if` and going on closes the
     # function early, above the rest of its code, and only the suffix's closers, shifted to
