@@ -579,6 +579,7 @@ def test_odd_input_never_raises(language: str, caplog: pytest.LogCaptureFixture)
             assert isinstance(constraint.accepts(middle), bool)
         assert isinstance(constraint.broken_at_cursor(), bool)
         assert constraint.closing_line() is None or isinstance(constraint.closing_line(), str)
+        assert isinstance(constraint.after_exit(), bool)
         assert all(isinstance(constraint.comments_only(middle), bool) for middle in WEIRD)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
