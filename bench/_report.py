@@ -1,11 +1,24 @@
-"""The end of a benchmark run: the command line it records, its table printed, and with --out the
-JSON report and the table beside it (.md)."""
+"""What the evaluation-set benchmarks share: their run options, the command line a report records,
+and the end of a run (the table printed; with --out the JSON report and the table beside it, .md)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
+
+from mercury import evaluate
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options of a run over evaluation sets: the model, its threads, the data, the report."""
+    p.add_argument("--model", default="coder-mini", help="model name or directory")
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--threads", type=int, default=1, help="compute threads, torch and ONNX Runtime")
+    p.add_argument("--corpus", nargs="+", default=list(evaluate.DEFAULT_CORPORA))
+    p.add_argument("--eval-data", default="", help="default $MERCURY_EVAL_DATA or ../shared/eval-data")
+    p.add_argument("--out", type=Path, default=None, help="JSON report; the table goes beside it (.md)")
 
 
 def command_line(script: str, argv: list[str] | None) -> str:

@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from _report import command_line, publish  # bench/ is on sys.path: this script's folder
+from _report import add_run_options, command_line, publish  # bench/ is on sys.path: this script's folder
 from mercury.lsp.config import Config
 from mercury.lsp.context import TokenCounter, build_request, indent_padding, read_cursor
 from mercury.lsp.postprocess import clean, fit_line_suffix
@@ -168,14 +168,9 @@ def markdown(report: dict, command: str) -> str:
 def _parser() -> argparse.ArgumentParser:
     sets = [*(f"heldout-{language}" for language in HELDOUT_LANGUAGES), *evaluate.ALL_SETS]
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="coder-mini", help="model name or directory")
+    add_run_options(p)
     p.add_argument("--sets", nargs="+", default=["heldout-python"], choices=sets, metavar="SET")
     p.add_argument("--limit", type=int, default=200, help="tasks per set (a seeded sample); 0: all")
-    p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--threads", type=int, default=1, help="compute threads, torch and ONNX Runtime")
-    p.add_argument("--corpus", nargs="+", default=list(evaluate.DEFAULT_CORPORA))
-    p.add_argument("--eval-data", default="", help="default $MERCURY_EVAL_DATA or ../shared/eval-data")
-    p.add_argument("--out", type=Path, default=None, help="JSON report; the table goes beside it (.md)")
     return p
 
 

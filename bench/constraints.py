@@ -44,9 +44,8 @@ import sys
 import time
 from dataclasses import replace
 from functools import partial
-from pathlib import Path
 
-from _report import command_line, publish  # bench/ is on sys.path: this script's folder
+from _report import add_run_options, command_line, publish  # bench/ is on sys.path: this script's folder
 from mercury.syntax.window import MULTILINE_QUOTES
 from tqdm import tqdm
 
@@ -353,12 +352,9 @@ def _counter(engine):
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="coder-mini", help="model name or directory")
+    add_run_options(p)
     p.add_argument("--limit", type=int, default=50, help="tasks per set (a seeded sample)")
-    p.add_argument("--threads", type=int, default=1, help="compute threads, torch and ONNX Runtime")
-    p.add_argument("--out", type=Path, default=None, help="JSON report; the table goes beside it (.md)")
     p.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS), choices=evaluate.ALL_SETS, metavar="SET")
-    p.add_argument("--seed", type=int, default=1234)
     p.add_argument(
         "--references-only",
         action="store_true",
@@ -376,8 +372,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only count, per set, stray-quote middles the constraint accepts though they break the file",
     )
-    p.add_argument("--corpus", nargs="+", default=list(evaluate.DEFAULT_CORPORA))
-    p.add_argument("--eval-data", default="", help="default $MERCURY_EVAL_DATA or ../shared/eval-data")
     return p
 
 
