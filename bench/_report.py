@@ -26,6 +26,18 @@ def command_line(script: str, argv: list[str] | None) -> str:
     return f"python bench/{script} " + " ".join(sys.argv[1:] if argv is None else argv)
 
 
+def machine_line(report: dict) -> str:
+    """The report's machine and date, as its table's head states them."""
+    machine = report["machine"]
+    where = f"{machine['processor']}, {machine['cpus']} CPUs, {machine['platform']}"
+    return f"Machine: {where}; {report['created']}."
+
+
+def table_head(report: dict, command: str) -> list[str]:
+    """The lines above a report's table: the command that ran, and where and when."""
+    return [f"`{command}`", "", machine_line(report), ""]
+
+
 def publish(report: dict, table: str, out: Path | None) -> None:
     print(table)
     if out:

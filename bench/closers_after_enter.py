@@ -30,7 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-from _report import add_run_options, command_line, publish  # bench/ is on sys.path: this script's folder
+# bench/ is on sys.path: this script's folder
+from _report import add_run_options, command_line, publish, table_head
 from mercury.lsp.config import Config
 from mercury.lsp.context import TokenCounter, build_request, indent_padding, read_cursor
 from mercury.lsp.postprocess import clean, fit_line_suffix
@@ -148,13 +149,8 @@ def summary(rows: list[dict]) -> dict:
 
 
 def markdown(report: dict, command: str) -> str:
-    machine = report["machine"]
     lines = [
-        f"`{command}`",
-        "",
-        f"Machine: {machine['processor']}, {machine['cpus']} CPUs, {machine['platform']}; "
-        f"{report['created']}.",
-        "",
+        *table_head(report, command),
         "| set | n | closed exactly | parseable | shown | by the grammar | median ms |",
         "|---|---|---|---|---|---|---|",
     ]

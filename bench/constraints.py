@@ -45,7 +45,8 @@ import time
 from dataclasses import replace
 from functools import partial
 
-from _report import add_run_options, command_line, publish  # bench/ is on sys.path: this script's folder
+# bench/ is on sys.path: this script's folder
+from _report import add_run_options, command_line, machine_line, publish
 from mercury.syntax.window import MULTILINE_QUOTES
 from tqdm import tqdm
 
@@ -258,13 +259,12 @@ _COLUMNS = (
 
 def markdown(report: dict, model: str, command: str) -> str:
     """The table for BENCHMARKS.md, with the command, model and machine above it."""
-    cfg, machine = report["config"], report["machine"]
+    cfg = report["config"]
     per_set = cfg["limit"] or "all"
     lines = [
         f"Syntax constraint off → on, model `{model}`, {per_set} tasks per set, seed {cfg['seed']}.",
         f"Command: `{command}`",
-        f"Machine: {machine['processor']}, {machine['cpus']} CPUs, {machine['platform']}; "
-        f"{report['created']}.",
+        machine_line(report),
         "",
         "| " + " | ".join(name for name, _ in _COLUMNS) + " |",
         "|" + "|".join("---" for _ in _COLUMNS) + "|",

@@ -28,7 +28,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from _report import add_run_options, command_line, publish  # bench/ is on sys.path: this script's folder
+# bench/ is on sys.path: this script's folder
+from _report import add_run_options, command_line, publish, table_head
 from mercury.lsp.config import Config
 from mercury.lsp.context import (
     TokenCounter,
@@ -95,13 +96,8 @@ def summary(rows: list[dict]) -> dict:
 
 
 def markdown(report: dict, command: str) -> str:
-    machine = report["machine"]
     lines = [
-        f"`{command}`",
-        "",
-        f"Machine: {machine['processor']}, {machine['cpus']} CPUs, {machine['platform']}; "
-        f"{report['created']}.",
-        "",
+        *table_head(report, command),
         "| set | tasks | n | multi-line requests | EM | ES | pass@1 | parseable | empty | forward passes "
         "| median ms |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
