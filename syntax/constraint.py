@@ -132,6 +132,7 @@ class _View:
     suffix_close: list[brackets.Bracket] | None  # None: no suffix, the draft is unfinished
     prefix_whole: bool  # the window starts where no bracket can be open (see brackets.py)
     suffix_whole: bool  # the window ends where no bracket can be open
+    indent: Callable[[brackets.Bracket], int | None]  # a prefix or suffix bracket's line's (`_line_indent`)
     draft: bytes = b""  # middle of the last parse, and its tree (None: not parsed yet)
     draft_tree: Tree | None = None
     draft_fresh: bool = False  # the tree was parsed from scratch, not edited from the previous one
@@ -579,8 +580,7 @@ class SyntaxConstraint:
             suffix_whole=view.suffix_whole,
         )
         if not blamed and view.suffix_close:
-            base = self._prefix + view.suffix  # the prefix's and suffix's brackets are offsets in it
-            blamed = brackets.misaligned(view.prefix_open, middle, view.suffix_close, _line_indent(base))
+            blamed = brackets.misaligned(view.prefix_open, middle, view.suffix_close, view.indent)
         return [(b.start - start, b.end - start) for b in blamed]
 
     def _call_ranges(self, node: Node, text: bytes, start: int, end: int) -> list[tuple[int, int]]:
@@ -740,6 +740,7 @@ class SyntaxConstraint:
             # a function) is no top-level boundary after all.
             prefix_whole=self._window.whole_start and not any(c.start <= first_line_end for c in culprits),
             suffix_whole=self._window.whole_end and not any(c.end >= last_line_start for c in culprits),
+            indent=_line_indent(text),
         )
 
     def _reparse(self, view: _View, middle: bytes, fresh: bool = False) -> tuple[Tree, bytes]:
@@ -805,7 +806,8 @@ def _closers_due(
 
 
 def _line_indent(text: bytes) -> Callable[[brackets.Bracket], int | None]:
-    """A bracket's line's indentation in `text`; for a closer, None where it does not start its line."""
+    """A bracket's line's indentation in `text` (a view's, in which its prefix and suffix brackets
+    are offsets); for a closer, None where it does not start its line."""
 
     def indent(bracket: brackets.Bracket) -> int | None:
         line_start = text.rfind(b"\n", 0, bracket.start) + 1
