@@ -2,10 +2,11 @@
 
 Block diffusion (BD3-LM, arXiv 2503.09573, `_semi_ar_sampler`): the middle is generated block after
 block; each block is a canvas of L masks denoised in parallel steps against the exact K/V cache of the
-clean stream. Each step commits every proposal whose probability is at least tau, and always the single
-best one (Fast-dLLM's threshold rule, arXiv 2505.22618): easy spans finish in one or two steps, hard ones
-take more. A finished block joins the clean stream in the same forward pass as the next block's first
-step, so one denoising step is exactly one forward pass.
+clean stream. Each step commits every proposal whose probability is at least tau, and always at least
+one (Fast-dLLM's threshold rule, arXiv 2505.22618; where none reaches tau, the leftmost near the best,
+NEAR_TIE): easy spans finish in one or two steps, hard ones take more. A finished block joins the
+clean stream in the same forward pass as the next block's first step, so one denoising step is exactly
+one forward pass.
 
 A `SpanConstraint` may veto proposals (syntax/ plugs tree-sitter in here): a vetoed token is banned at
 its position, and the position's next-best tokens are checked within the same step before any waits
@@ -49,6 +50,15 @@ VETO_BUDGET_LINE = 16
 # on the text before it (`_line_culprit`): each costs a step, and a model that keeps ending too early
 # would write on past a line it cannot finish (A/B in BENCHMARKS section 6).
 END_BANS = 2
+# A step whose proposals all fall short of tau commits one: the leftmost whose probability is at least
+# NEAR_TIE times the best one's. The single most confident proposal is often a right-hand anchor (a
+# closing bracket, a colon, the line's end) that then fixes the span's length before its text; near
+# ties go leftwards, so the text settles in reading order, which the AR weights coder-mini was
+# adapted from learnt. A/B against the most confident alone (BENCHMARKS section 2): parseable
+# unconstrained answers up on every set (3,000 held-out lines 80.5% -> 82.1%, SAFIM control 64.4%
+# -> 74.7%), HumanEval-X pass@1 4.2% -> 5.2%, 3-6% fewer forward passes, exact match unchanged;
+# factors 0.25 to 0.75 scored alike.
+NEAR_TIE = 0.5
 # Lines of content (a block header and the first line of its body) within which the fallback of a
 # refused multi-line span cuts at any token; past them it cuts at line ends only (longest_accepted).
 FALLBACK_TOKEN_LINES = 2
@@ -265,8 +275,9 @@ class BlockDiffusionSampler:
         open_positions = canvas.open_positions(self._horizon(canvas, settings.multiline))
         if not open_positions:
             return False
-        best = max(open_positions, key=lambda i: float(conf[i]))
-        return best in positions or any(float(conf[i]) >= settings.tau for i in positions)
+        return _fallback(open_positions, conf) in positions or any(
+            float(conf[i]) >= settings.tau for i in positions
+        )
 
     def _rejected(self, canvas, top, out, constraint, settings) -> set[int]:
         """Open positions to ban: the token that leaves the cursor's line empty where the file is
@@ -411,7 +422,7 @@ class BlockDiffusionSampler:
         return draft, None
 
     def _commit(self, canvas, conf, top, vetoed, settings: SpanSettings) -> int:
-        """Commit open proposals with p >= tau (all when tau < 1), always the single best; returns count.
+        """Commit open proposals with p >= tau (all when tau < 1), always one (`_fallback`); returns count.
 
         <eom> is committed only at the first open position, where the text before it is settled. The
         positions past a span's end are the easiest to guess, so a confident <eom> far to the right
@@ -429,7 +440,7 @@ class BlockDiffusionSampler:
         ]
         if not candidates:
             return 0
-        best = max(candidates, key=lambda i: float(conf[i]))
+        best = _fallback(candidates, conf)
         chosen = {best} if tau >= 1.0 else {i for i in candidates if float(conf[i]) >= tau} | {best}
         for i in chosen:
             canvas.tokens[i], canvas.committed[i] = int(top[i]), True
@@ -503,6 +514,13 @@ class BlockDiffusionSampler:
         if not settings.multiline and "\n" in text:
             text = text[: text.index("\n")]
         return text
+
+
+def _fallback(positions: list[int], conf: list[float]) -> int:
+    """The one proposal a step commits whatever its probability: the leftmost of `positions` (in
+    canvas order) with at least NEAR_TIE times the best one's probability (see NEAR_TIE)."""
+    floor = NEAR_TIE * max(float(conf[i]) for i in positions)
+    return next(i for i in positions if float(conf[i]) >= floor)
 
 
 def _is_word(ch: str) -> bool:

@@ -1,6 +1,7 @@
 """The block-diffusion sampler's rules, driven by a scripted network whose proposals we choose."""
 
 import itertools
+import math
 from dataclasses import replace
 
 import pytest
@@ -29,21 +30,23 @@ class ScriptedNet:
             max(0, n - 3) // self.cfg.block_length
         )  # blocks finished = clean growth past the 3-token context
         L = len(canvas)
-        logits = torch.full((L, TOK.vocab_size), -20.0)
+        logits = torch.empty((L, TOK.vocab_size))
         for i in range(L):
             j = block * L + i
             token = self.script[j] if j < len(self.script) else TOK.eom_id
-            conf = self.conf[j] if j < len(self.conf) else 0.99
-            logits[i, token] = _logit_for(conf)
-            logits[i, TOK.encode("gamma")[0]] = 0.0  # a runner-up proposal
+            logits[i] = _scripted_logits(token, self.conf[j] if j < len(self.conf) else 0.99)
         self.canvas_calls += 1
         return (logits if rows is None else logits[rows]), new_cache
 
 
-def _logit_for(p: float) -> float:
-    """Logit that gives probability about p against the background logits."""
-    rest = (TOK.vocab_size - 2) * torch.exp(torch.tensor(-20.0)) + 1.0
-    return float(torch.log(torch.tensor(p / (1 - p)) * rest))
+def _scripted_logits(token: int, p: float) -> torch.Tensor:
+    """Log-probabilities: `token` at p, the runner-up "gamma" at half the rest, the other half spread
+    over the vocabulary, so `token` is the top proposal, at exactly p, for any p above 1/3."""
+    rest = (1 - p) / 2
+    logits = torch.full((TOK.vocab_size,), math.log(rest / (TOK.vocab_size - 2)))
+    logits[TOK.encode("gamma")[0]] = math.log(rest)  # a runner-up proposal
+    logits[token] = math.log(p)
+    return logits
 
 
 def sampler_for(script, conf, L=4):
@@ -116,6 +119,30 @@ def test_threshold_commits_only_confident_proposals_and_at_least_one():
     assert all(c >= 1 for c in out.step_commits)
 
 
+@pytest.mark.parametrize(
+    ("conf", "first"),
+    [
+        ([0.4, 0.35, 0.8, 0.5], 0),  # 0.4 is at least half of 0.8: the leftmost near-tie goes first
+        ([0.35, 0.5, 0.8, 0.6], 1),  # 0.35 is not; 0.5 is, and lies left of 0.6
+        ([0.35, 0.36, 0.8, 0.37], 2),  # no near-tie: the most confident
+    ],
+)
+def test_a_step_below_tau_commits_the_leftmost_proposal_near_the_best(conf, first):
+    asked = []
+
+    class Recording(ScriptedNet):
+        def step_logits(self, cache, clean, canvas, rows=None):
+            asked.append(rows)
+            return super().step_logits(cache, clean, canvas, rows)
+
+    script = ids("alpha beta gamma alpha beta")[:4]
+    assert TOK.eom_id not in script and not any("\n" in TOK.decode([t]) for t in script)
+    sampler = BlockDiffusionSampler(Recording(script, conf, 4), TOK)
+    out = sampler.fill([0, 1, 2], None, SpanSettings(tau=0.9, multiline=True, max_tokens=4))
+    assert out.ids == script and out.step_commits[0] == 1
+    assert asked[1] == [i for i in range(4) if i != first]  # what the first step left open
+
+
 def test_newline_stops_single_line_mode():
     script = ids("return value\nalpha beta")
     out = sampler_for(script, [0.99] * 16).fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=False))
@@ -126,7 +153,7 @@ def test_single_line_spends_no_step_past_a_committed_newline():
     """Once the line's end is committed, the confident guesses after it are not worth a step."""
     script = ids("return\nalpha beta gamma")[:8]
     assert TOK.decode(script[1:2]) == "\n"
-    conf = [0.5, 0.95, 0.94, 0.93, 0.92, 0.91, 0.9, 0.9]
+    conf = [0.4, 0.95, 0.94, 0.93, 0.92, 0.91, 0.9, 0.9]
     out = sampler_for(script, conf, L=8).fill([0, 1, 2], None, SpanSettings(tau=0.99, multiline=False))
     assert out.text == "return" and out.stop_reason == "newline"
     assert out.steps == 2  # the newline, then "return"; without the horizon, one step per position
@@ -141,7 +168,7 @@ def test_logits_are_asked_only_for_open_positions_before_the_line_end():
             return super().step_logits(cache, clean, canvas, rows)
 
     script = ids("return\nalpha beta gamma")[:8]
-    sampler = BlockDiffusionSampler(Recording(script, [0.5, 0.95] + [0.9] * 6, 8), TOK)
+    sampler = BlockDiffusionSampler(Recording(script, [0.4, 0.95] + [0.9] * 6, 8), TOK)
     sampler.fill([0, 1, 2], None, SpanSettings(tau=0.99, multiline=False))
     assert asked == [list(range(8)), [0]]  # step 2: the newline at 1 is committed, 2-7 lie past it
 
