@@ -143,6 +143,30 @@ def test_a_step_below_tau_commits_the_leftmost_proposal_near_the_best(conf, firs
     assert asked[1] == [i for i in range(4) if i != first]  # what the first step left open
 
 
+class AcceptAll(DraftCheck):
+    def invalid_ranges(self, middle, complete):
+        return []
+
+    def accepts(self, middle):
+        return True
+
+
+def test_under_a_constraint_a_step_below_tau_commits_the_most_confident_proposal():
+    """Leftward commits would put the constraint's vetoes at the frontier, where they end spans."""
+    asked = []
+
+    class Recording(ScriptedNet):
+        def step_logits(self, cache, clean, canvas, rows=None):
+            asked.append(rows)
+            return super().step_logits(cache, clean, canvas, rows)
+
+    script = ids("alpha beta gamma alpha beta")[:4]
+    sampler = BlockDiffusionSampler(Recording(script, [0.4, 0.35, 0.8, 0.5], 4), TOK)
+    settings = SpanSettings(tau=0.9, multiline=True, max_tokens=4)
+    assert sampler.fill([0, 1, 2], None, settings, AcceptAll()).ids == script
+    assert asked[1] == [0, 1, 3]  # the first step committed position 2, not the near tie at 0
+
+
 def test_newline_stops_single_line_mode():
     script = ids("return value\nalpha beta")
     out = sampler_for(script, [0.99] * 16).fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=False))
