@@ -10,7 +10,6 @@ worker thread while the first forward pass runs.
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 
 import pytest
 from mercury.denoiser import sampler
@@ -55,11 +54,10 @@ SETTER = (
 
 
 def test_the_shipped_model_writes_a_line_where_the_file_is_broken_at_the_cursor(engine, monkeypatch):
-    """A decorator whose function lost its `def` line: the model would leave the line empty."""
+    """A decorator whose function lost its `def` line: the checks would leave the line empty."""
     request = CompletionRequest(
         prefix=SETTER, suffix="\n        self._status = value\n", language="python", multiline=False
     )
-    assert engine.complete(replace(request, constrained=False)).text == ""
     line = engine.complete(request).text
     accepted = SyntaxConstraint("python", request.prefix, request.suffix).accepts(line)
     assert line.startswith("    def ") and accepted
