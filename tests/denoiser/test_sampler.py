@@ -119,28 +119,16 @@ def test_threshold_commits_only_confident_proposals_and_at_least_one():
     assert all(c >= 1 for c in out.step_commits)
 
 
-@pytest.mark.parametrize(
-    ("conf", "first"),
-    [
-        ([0.4, 0.35, 0.8, 0.5], 0),  # 0.4 is at least half of 0.8: the leftmost near-tie goes first
-        ([0.35, 0.5, 0.8, 0.6], 1),  # 0.35 is not; 0.5 is, and lies left of 0.6
-        ([0.35, 0.36, 0.8, 0.37], 2),  # no near-tie: the most confident
-    ],
-)
-def test_a_step_below_tau_commits_the_leftmost_proposal_near_the_best(conf, first):
-    asked = []
+class RecordingNet(ScriptedNet):
+    """A ScriptedNet that keeps the canvas rows each forward pass was asked for."""
 
-    class Recording(ScriptedNet):
-        def step_logits(self, cache, clean, canvas, rows=None):
-            asked.append(rows)
-            return super().step_logits(cache, clean, canvas, rows)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asked = []
 
-    script = ids("alpha beta gamma alpha beta")[:4]
-    assert TOK.eom_id not in script and not any("\n" in TOK.decode([t]) for t in script)
-    sampler = BlockDiffusionSampler(Recording(script, conf, 4), TOK)
-    out = sampler.fill([0, 1, 2], None, SpanSettings(tau=0.9, multiline=True, max_tokens=4))
-    assert out.ids == script and out.step_commits[0] == 1
-    assert asked[1] == [i for i in range(4) if i != first]  # what the first step left open
+    def step_logits(self, cache, clean, canvas, rows=None):
+        self.asked.append(rows)
+        return super().step_logits(cache, clean, canvas, rows)
 
 
 class AcceptAll(DraftCheck):
@@ -151,20 +139,25 @@ class AcceptAll(DraftCheck):
         return True
 
 
-def test_under_a_constraint_a_step_below_tau_commits_the_most_confident_proposal():
-    """Leftward commits would put the constraint's vetoes at the frontier, where they end spans."""
-    asked = []
-
-    class Recording(ScriptedNet):
-        def step_logits(self, cache, clean, canvas, rows=None):
-            asked.append(rows)
-            return super().step_logits(cache, clean, canvas, rows)
-
+@pytest.mark.parametrize(
+    ("conf", "constraint", "first"),
+    [
+        ([0.4, 0.35, 0.8, 0.5], None, 0),  # 0.4 is at least half of 0.8: the leftmost near-tie goes first
+        ([0.35, 0.5, 0.8, 0.6], None, 1),  # 0.35 is not; 0.5 is, and lies left of 0.6
+        ([0.35, 0.36, 0.8, 0.37], None, 2),  # no near-tie: the most confident
+        # under a constraint the most confident: leftward commits would put its vetoes at the
+        # frontier, where they end spans
+        ([0.4, 0.35, 0.8, 0.5], AcceptAll(), 2),
+    ],
+)
+def test_a_step_below_tau_commits_the_leftmost_proposal_near_the_best(conf, constraint, first):
     script = ids("alpha beta gamma alpha beta")[:4]
-    sampler = BlockDiffusionSampler(Recording(script, [0.4, 0.35, 0.8, 0.5], 4), TOK)
+    assert TOK.eom_id not in script and not any("\n" in TOK.decode([t]) for t in script)
+    net = RecordingNet(script, conf, 4)
     settings = SpanSettings(tau=0.9, multiline=True, max_tokens=4)
-    assert sampler.fill([0, 1, 2], None, settings, AcceptAll()).ids == script
-    assert asked[1] == [0, 1, 3]  # the first step committed position 2, not the near tie at 0
+    out = BlockDiffusionSampler(net, TOK).fill([0, 1, 2], None, settings, constraint)
+    assert out.ids == script and out.step_commits[0] == 1
+    assert net.asked[1] == [i for i in range(4) if i != first]  # what the first step left open
 
 
 def test_newline_stops_single_line_mode():
@@ -184,17 +177,9 @@ def test_single_line_spends_no_step_past_a_committed_newline():
 
 
 def test_logits_are_asked_only_for_open_positions_before_the_line_end():
-    asked = []
-
-    class Recording(ScriptedNet):
-        def step_logits(self, cache, clean, canvas, rows=None):
-            asked.append(rows)
-            return super().step_logits(cache, clean, canvas, rows)
-
-    script = ids("return\nalpha beta gamma")[:8]
-    sampler = BlockDiffusionSampler(Recording(script, [0.4, 0.95] + [0.9] * 6, 8), TOK)
-    sampler.fill([0, 1, 2], None, SpanSettings(tau=0.99, multiline=False))
-    assert asked == [list(range(8)), [0]]  # step 2: the newline at 1 is committed, 2-7 lie past it
+    net = RecordingNet(ids("return\nalpha beta gamma")[:8], [0.4, 0.95] + [0.9] * 6, 8)
+    BlockDiffusionSampler(net, TOK).fill([0, 1, 2], None, SpanSettings(tau=0.99, multiline=False))
+    assert net.asked == [list(range(8)), [0]]  # step 2: the newline at 1 is committed, 2-7 lie past it
 
 
 def test_single_line_drafts_are_checked_up_to_their_newline():
