@@ -279,7 +279,7 @@ class BlockDiffusionSampler:
         open_positions = canvas.open_positions(self._horizon(canvas, settings.multiline))
         if not open_positions:
             return False
-        best = max(open_positions, key=lambda i: float(conf[i]))
+        best = _fallback(open_positions, conf, leftward=False)
         return best in positions or any(float(conf[i]) >= settings.tau for i in positions)
 
     def _rejected(self, canvas, top, out, constraint, settings) -> set[int]:
@@ -444,7 +444,7 @@ class BlockDiffusionSampler:
         ]
         if not candidates:
             return 0
-        best = _fallback(candidates, conf) if leftward else max(candidates, key=lambda i: float(conf[i]))
+        best = _fallback(candidates, conf, leftward)
         chosen = {best} if tau >= 1.0 else {i for i in candidates if float(conf[i]) >= tau} | {best}
         for i in chosen:
             canvas.tokens[i], canvas.committed[i] = int(top[i]), True
@@ -520,10 +520,13 @@ class BlockDiffusionSampler:
         return text
 
 
-def _fallback(positions: list[int], conf: list[float]) -> int:
-    """The one proposal an unconstrained step commits whatever its probability: the leftmost of
-    `positions` (in canvas order) with at least NEAR_TIE times the best one's probability."""
-    floor = NEAR_TIE * max(float(conf[i]) for i in positions)
+def _fallback(positions: list[int], conf: list[float], leftward: bool) -> int:
+    """The one proposal a step commits whatever its probability: the most confident of `positions`,
+    or with `leftward` the leftmost (in canvas order) with at least NEAR_TIE times its probability."""
+    best = max(positions, key=lambda i: float(conf[i]))
+    if not leftward:
+        return best
+    floor = NEAR_TIE * float(conf[best])
     return next(i for i in positions if float(conf[i]) >= floor)
 
 
