@@ -121,7 +121,6 @@ class SpanConstraint(Protocol):
 
 
 ConstraintFactory = Callable[[CompletionRequest], "SpanConstraint | None"]
-Cancelled = Callable[[], bool]
 
 
 def never_cancelled() -> bool:

@@ -33,11 +33,6 @@ def error_count(text: str, language: str) -> int:
     return error_node_count(languages.parse(language, text.encode("utf-8")).root_node)
 
 
-def parses_cleanly(text: str, language: str) -> bool:
-    """True when `text` parses without errors (True for languages without a grammar)."""
-    return error_count(text, language) <= 0
-
-
 def valid_in_context(
     prefix: str, middle: str, suffix: str, language: str, reference: str | None = None
 ) -> bool:
