@@ -160,6 +160,28 @@ def test_a_step_below_tau_commits_the_leftmost_proposal_near_the_best(conf, cons
     assert net.asked[1] == [i for i in range(4) if i != first]  # what the first step left open
 
 
+@pytest.mark.parametrize("multiline", [False, True])
+@pytest.mark.parametrize(
+    ("conf", "first"),
+    [
+        ([0.5, 0.8, 0.3, 0.3], 1),  # the end at 0 is only near the best: the text goes first
+        ([0.9, 0.8, 0.3, 0.3], 0),  # the end is the most confident: committed, as without the rule
+    ],
+)
+def test_a_near_tie_that_ends_the_span_waits_for_the_most_confident(multiline, conf, first):
+    """Near ties go left for text only: a leftmost <eom> (a newline, on a single line) would end the
+    span empty where the model rates text more likely (HumanEval-X JavaScript `}` lines)."""
+    end = TOK.eom_id if multiline else ids("\n")[0]
+    script = [end, *ids("alpha beta gamma")[:3]]
+    net = RecordingNet(script, conf, 4)
+    settings = SpanSettings(tau=0.95, multiline=multiline, max_tokens=4)
+    out = BlockDiffusionSampler(net, TOK).fill([0, 1, 2], None, settings)
+    if first == 0:  # the end, committed first, ends the span
+        assert out.steps == 1 and out.ids in ([], [end])
+    else:
+        assert net.asked[1] == [0, 2, 3]
+
+
 def test_newline_stops_single_line_mode():
     script = ids("return value\nalpha beta")
     out = sampler_for(script, [0.99] * 16).fill([0, 1, 2], None, SpanSettings(tau=0.5, multiline=False))
