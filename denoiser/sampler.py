@@ -18,7 +18,7 @@ not forward passes.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -447,7 +447,7 @@ class BlockDiffusionSampler:
         ]
         if not candidates:
             return 0
-        ends = {i for i in candidates if self._ends_span(int(top[i]), settings.multiline)}
+        ends = {i for i in candidates if self._ends_span(int(top[i]), settings.multiline)} if leftward else ()
         best = _fallback(candidates, conf, leftward, ends)
         chosen = {best} if tau >= 1.0 else {i for i in candidates if float(conf[i]) >= tau} | {best}
         for i in chosen:
@@ -527,7 +527,7 @@ class BlockDiffusionSampler:
         return text
 
 
-def _fallback(positions: list[int], conf: list[float], leftward: bool, ends: set[int] = frozenset()) -> int:
+def _fallback(positions: list[int], conf: list[float], leftward: bool, ends: Collection[int] = ()) -> int:
     """The one proposal a step commits whatever its probability: the most confident of `positions`,
     or with `leftward` the leftmost (in canvas order) with at least NEAR_TIE times its probability.
     A proposal that ends the span (`ends`) is committed only as the most confident."""
