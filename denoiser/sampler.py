@@ -208,6 +208,7 @@ class BlockDiffusionSampler:
                 out.steps += 1
                 out.step_commits.append(0)
             scores, conf, top = self._proposals(logits, canvas, rows)
+            self._ban_deep_tabs(canvas, scores, conf, top, out, settings)
             vetoed = self._vetoes(canvas, scores, conf, top, out, constraint, settings)
             committed = self._commit(canvas, conf, top, vetoed, settings, leftward=constraint is None)
             out.step_commits[-1] += committed
@@ -252,6 +253,35 @@ class BlockDiffusionSampler:
         for pos, token, p in zip(rows, best.tolist(), (1.0 / total).tolist(), strict=True):
             top[pos], conf[pos] = token, p
         return _Scores(scores, peak + np.log(total), row_of), conf, top
+
+    def _ban_deep_tabs(self, canvas, scores, conf, top, out, settings: SpanSettings) -> None:
+        """Ban, like a vetoed token, a tab proposed past one more than the line above's leading tabs,
+        and propose the position's next best. The tokenizer has one token per tab, and the canvas
+        proposes a tab at every position of a line's indentation at once: six in a row were cut as
+        a loop, and the span ended before its first line had text (BENCHMARKS section 6)."""
+        if settings.scope is None:
+            return
+        for _ in range(REPAIR_ROUNDS):
+            pos = self._deep_tab(canvas, top, out, settings.scope)
+            if pos is None:
+                return
+            canvas.banned.setdefault(pos, set()).add(int(top[pos]))
+            top[pos], conf[pos] = scores.next_best(pos, top[pos])
+
+    def _deep_tab(self, canvas, top, out, scope: IndentScope) -> int | None:
+        """The first open position whose tab proposal indents its line deeper than gofmt would."""
+        lines = _TabDepth(scope)
+        for t in out.ids:
+            lines.read(self.tok.pieces[t])
+        for i in range(canvas.budget):
+            token = canvas.tokens[i] if canvas.committed[i] else int(top[i])
+            if token == self.tok.eom_id:
+                return None
+            piece = self.tok.pieces[token]
+            if not canvas.committed[i] and piece and not piece.strip("\t") and lines.too_deep(len(piece)):
+                return i
+            lines.read(piece)
+        return None
 
     def _vetoes(self, canvas, scores, conf, top, out, constraint, settings) -> set[int]:
         """Open positions whose proposal lies in a syntax error that the draft introduces.
@@ -536,6 +566,28 @@ def _fallback(positions: list[int], conf: list[float], leftward: bool, ends: Col
         return best
     floor = NEAR_TIE * float(conf[best])
     return next(i for i in positions if i not in ends and float(conf[i]) >= floor)
+
+
+class _TabDepth:
+    """Leading tabs of the line being written, against the line with text above it."""
+
+    def __init__(self, scope: IndentScope):
+        self.above, self.leading, self.indenting = scope.tabs_above, 0, True
+        self.read(scope.line)
+
+    def too_deep(self, tabs: int) -> bool:
+        return self.indenting and self.leading + tabs > self.above + 1
+
+    def read(self, text: str) -> None:
+        for ch in text:
+            if ch == "\n":
+                if not self.indenting:  # the line had text: the next is measured against it
+                    self.above = self.leading
+                self.leading, self.indenting = 0, True
+            elif ch == "\t" and self.indenting:
+                self.leading += 1
+            elif not ch.isspace():
+                self.indenting = False
 
 
 def _is_word(ch: str) -> bool:

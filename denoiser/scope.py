@@ -36,13 +36,18 @@ class IndentScope:
 
     floor: int  # a non-blank line indented less than this is outside the scope
     closer_indent: int | None  # a closing-bracket line at this indentation is kept, then the scope ends
+    line: str = ""  # the cursor's line up to the cursor
+    tabs_above: int = 0  # leading tabs of the last line with text above the cursor's
 
     @classmethod
     def at(cls, prefix: str) -> IndentScope:
-        line = prefix[prefix.rfind("\n") + 1 :]
+        start = prefix.rfind("\n") + 1
+        line = prefix[start:]
+        above = next((x for x in reversed(prefix[:start].split("\n")) if x.strip()), "")
+        tabs = len(above) - len(above.lstrip("\t"))
         if not line.strip():
-            return cls(floor=_indent(line), closer_indent=None)
-        return cls(floor=_indent(line) + 1, closer_indent=_indent(line))
+            return cls(floor=_indent(line), closer_indent=None, line=line, tabs_above=tabs)
+        return cls(floor=_indent(line) + 1, closer_indent=_indent(line), line=line, tabs_above=tabs)
 
     @property
     def blank_line(self) -> bool:

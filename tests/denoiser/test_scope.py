@@ -71,3 +71,9 @@ def test_other_closer_lines_do_not_end_a_blank_line_scope(text):
 
 def test_a_blank_line_scope_waits_for_the_closer_line_to_finish():
     assert IndentScope.at("function f() {\n  return 1;\n").end("}") is None
+
+
+def test_the_scope_keeps_the_cursor_line_and_the_tabs_of_the_line_with_text_above():
+    scope = IndentScope.at("func f() {\n\t\tx := 1\n\n\t")
+    assert scope.line == "\t" and scope.tabs_above == 2
+    assert IndentScope.at("").tabs_above == 0 and IndentScope.at("x = 1\n    ").tabs_above == 0
