@@ -135,6 +135,7 @@ class BlockDiffusionSampler:
         forbidden = [tok.pad_id, tok.mask_id, tok.suf_id, tok.pre_id, tok.mid_id]
         self._forbidden = np.array(forbidden)
         self._newline = [("\n" in p) for p in tok.pieces]
+        self._tabs = [bool(p) and not p.strip("\t") for p in tok.pieces]  # pieces of tabs only
         self._exps = np.empty((0, 0), dtype=np.float32)  # `_proposals`' buffer: one fill at a time
 
     @torch.inference_mode()
@@ -270,6 +271,9 @@ class BlockDiffusionSampler:
 
     def _deep_tab(self, canvas, top, out, scope: IndentScope) -> int | None:
         """The first open position whose tab proposal indents its line deeper than gofmt would."""
+        open_tabs = (self._tabs[int(top[i])] for i in range(canvas.budget) if not canvas.committed[i])
+        if not any(open_tabs):  # most steps: nothing to walk the lines for
+            return None
         lines = _TabDepth(scope)
         for t in out.ids:
             lines.read(self.tok.pieces[t])
@@ -278,7 +282,7 @@ class BlockDiffusionSampler:
             if token == self.tok.eom_id:
                 return None
             piece = self.tok.pieces[token]
-            if not canvas.committed[i] and piece and not piece.strip("\t") and lines.too_deep(len(piece)):
+            if not canvas.committed[i] and self._tabs[token] and lines.too_deep(len(piece)):
                 return i
             lines.read(piece)
         return None

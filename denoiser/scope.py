@@ -30,6 +30,20 @@ def _indent(line: str) -> int:
     return len(expanded) - len(expanded.lstrip(" "))
 
 
+def _last_line_with_text(text: str, end: int) -> str:
+    """The last line of text[:end] that is not blank ("" where there is none)."""
+    while end > 0:
+        begin = text.rfind("\n", 0, end) + 1
+        if text[begin:end].strip():
+            return text[begin:end]
+        end = begin - 1
+    return ""
+
+
+def _leading_tabs(line: str) -> int:
+    return len(line) - len(line.lstrip("\t"))
+
+
 @dataclass(frozen=True)
 class IndentScope:
     """The scope of one cursor: `end(text)` is where `text`, written at the cursor, leaves it."""
@@ -43,8 +57,7 @@ class IndentScope:
     def at(cls, prefix: str) -> IndentScope:
         start = prefix.rfind("\n") + 1
         line = prefix[start:]
-        above = next((x for x in reversed(prefix[:start].split("\n")) if x.strip()), "")
-        tabs = len(above) - len(above.lstrip("\t"))
+        tabs = _leading_tabs(_last_line_with_text(prefix, start - 1))
         if not line.strip():
             return cls(floor=_indent(line), closer_indent=None, line=line, tabs_above=tabs)
         return cls(floor=_indent(line) + 1, closer_indent=_indent(line), line=line, tabs_above=tabs)
