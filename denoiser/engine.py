@@ -179,7 +179,7 @@ class Engine:
             tau=request.tau,
             max_tokens=max(1, request.max_tokens),
             multiline=request.multiline,
-            scope=IndentScope.at(request.prefix) if request.multiline else None,
+            scope=IndentScope.at(request.prefix),
             deadline=deadline,
         )
         constraint = self.constraints(request) if self.constraints and request.constrained else None

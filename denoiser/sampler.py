@@ -76,7 +76,8 @@ class SpanSettings:
     max_tokens: int = 64
     multiline: bool = False
     extra_steps: int = 16  # bound on rounds beyond L per block (vetoes can add rounds)
-    scope: IndentScope | None = None  # multi-line spans end where they leave the cursor's block
+    # the cursor's block: multi-line spans end where they leave it; every span's tabs are held to it
+    scope: IndentScope | None = None
     deadline: float | None = None  # time.perf_counter(): past it a multi-line span ends at a line end
 
 

@@ -68,3 +68,20 @@ def test_remembered_line_counts_give_the_windows_of_fresh_counts(tiny_model_dir)
         remembered = engine.context(body + typed, after)
         engine._line_tokens.cache_clear()
         assert remembered == engine.context(body + typed, after)
+
+
+@pytest.mark.parametrize("multiline", [True, False])
+def test_every_span_is_held_to_the_cursor_scope(tiny_model_dir, monkeypatch, multiline):
+    """A single line at a line's start is indented too (the tab rule reads the scope's line above)."""
+    engine = Engine.load(str(tiny_model_dir), constrained=False)
+    seen = []
+    fill = engine.sampler.fill
+    monkeypatch.setattr(
+        engine.sampler,
+        "fill",
+        lambda ids, cache, settings, *rest: seen.append(settings) or fill(ids, cache, settings, *rest),
+    )
+    engine.complete(
+        CompletionRequest(prefix="func f() {\n\tif x {\n", suffix="\t}\n}\n", multiline=multiline)
+    )
+    assert seen[0].scope is not None and seen[0].scope.tabs_above == 1

@@ -815,14 +815,15 @@ def test_the_fallback_never_answers_whitespace_alone():
     assert "   " not in check.checked
 
 
-def test_a_tab_past_one_more_than_the_line_above_is_banned():
+@pytest.mark.parametrize("multiline", [True, False])
+def test_a_tab_past_one_more_than_the_line_above_is_banned(multiline):
     """The canvas proposes a tab at every position of an indentation at once; six in a row were cut
     as a loop and the span ended empty. Tabs past the line above's + 1 get their next best."""
     tab = ids("\t")
     assert len(tab) == 1
     script = tab * 6 + ids("return value")[:2]
     scope = IndentScope.at("func f() {\n\tif x {\n")  # blank cursor line below one tab: two at most
-    settings = SpanSettings(tau=0.9, multiline=True, max_tokens=8, scope=scope)
+    settings = SpanSettings(tau=0.9, multiline=multiline, max_tokens=8, scope=scope)
     out = sampler_for(script, [0.99] * 8, L=8).fill([0, 1, 2], None, settings)
     indentation = out.text[: len(out.text) - len(out.text.lstrip("\t"))]
     assert indentation == "\t\t" and out.text.strip() and out.stop_reason != "repetition"
